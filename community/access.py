@@ -1,0 +1,185 @@
+"""The one access policy: who may see and do what.
+
+Every surface (pages, JSON API, search, feeds, notifications, socket rooms,
+profiles, exports) asks here. Predicates answer for one object; the
+``visible_*`` helpers return SQL filters so lists never post-filter in Python.
+A member who may not see something gets "not found", never "forbidden".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import false, or_, select, true
+
+from .errors import NotAllowed, NotFound
+from .extensions import db
+from .models import Member, Post, Space, SpaceMembership, Thread
+
+
+def _member(member) -> Member | None:
+    """Flask-Login's anonymous user and None both mean a visitor."""
+    if member is None or not getattr(member, "is_authenticated", False):
+        return None
+    return member
+
+
+# ---- spaces ---------------------------------------------------------------
+
+
+def visible_space_filter(member):
+    """SQL condition on Space rows the member may see."""
+    member = _member(member)
+    if member is not None and member.is_admin:
+        return true()
+    public = Space.visibility == "public"
+    if member is None:
+        return public
+    joined = select(SpaceMembership.space_id).where(SpaceMembership.member_id == member.id)
+    return or_(public, Space.id.in_(joined))
+
+
+def visible_space_ids(member):
+    """A sub-select of the ids of spaces the member may see (for joins on space_id)."""
+    return select(Space.id).where(visible_space_filter(member))
+
+
+def is_space_member(member, space: Space) -> bool:
+    member = _member(member)
+    if member is None:
+        return False
+    return (
+        db.session.scalar(
+            select(SpaceMembership.id).where(
+                SpaceMembership.space_id == space.id, SpaceMembership.member_id == member.id
+            )
+        )
+        is not None
+    )
+
+
+def can_view_space(member, space: Space | None) -> bool:
+    if space is None:
+        return False
+    if space.visibility == "public":
+        return True
+    member = _member(member)
+    return member is not None and (member.is_admin or is_space_member(member, space))
+
+
+def can_post_in(member, space: Space) -> bool:
+    member = _member(member)
+    return member is not None and not member.is_suspended and can_view_space(member, space)
+
+
+def can_manage_spaces(member) -> bool:
+    member = _member(member)
+    return member is not None and member.is_admin
+
+
+# ---- threads and posts ----------------------------------------------------
+
+
+def is_moderator(member) -> bool:
+    member = _member(member)
+    return member is not None and member.has_role("moderator", "admin")
+
+
+def visible_thread_filter(member):
+    """SQL condition on Thread rows the member may see in lists."""
+    space_ok = Thread.space_id.in_(visible_space_ids(member))
+    if is_moderator(member):
+        return space_ok
+    member = _member(member)
+    not_hidden = Thread.is_hidden == false()
+    if member is not None:
+        not_hidden = or_(not_hidden, Thread.author_id == member.id)
+    return space_ok & not_hidden
+
+
+def visible_post_filter(member):
+    """SQL condition on Post rows of one visible thread: hidden replies show to
+    moderators and to their author only."""
+    if is_moderator(member):
+        return true()
+    member = _member(member)
+    if member is None:
+        return Post.is_hidden == false()
+    return or_(Post.is_hidden == false(), Post.author_id == member.id)
+
+
+def can_view_thread(member, thread: Thread | None) -> bool:
+    if thread is None or not can_view_space(member, thread.space):
+        return False
+    if not thread.is_hidden or is_moderator(member):
+        return True
+    member = _member(member)
+    return member is not None and member.id == thread.author_id
+
+
+def can_view_post(member, post: Post | None) -> bool:
+    if post is None or not can_view_thread(member, post.thread):
+        return False
+    if not post.is_hidden or is_moderator(member):
+        return True
+    member = _member(member)
+    return member is not None and member.id == post.author_id
+
+
+def can_reply(member, thread: Thread) -> bool:
+    member = _member(member)
+    if member is None or member.is_suspended or not can_view_thread(member, thread):
+        return False
+    return not thread.is_locked or is_moderator(member)
+
+
+def can_edit_post(member, post: Post) -> bool:
+    member = _member(member)
+    if member is None or member.is_suspended or not can_view_post(member, post):
+        return False
+    return member.id == post.author_id or is_moderator(member)
+
+
+def can_accept(member, thread: Thread) -> bool:
+    """The asker or a moderator marks the solution; only questions have one."""
+    member = _member(member)
+    if member is None or member.is_suspended or not can_view_thread(member, thread):
+        return False
+    if thread.kind != "question":
+        return False
+    return member.id == thread.author_id or is_moderator(member)
+
+
+def can_give_kudos(member, post: Post) -> bool:
+    member = _member(member)
+    return (
+        member is not None
+        and not member.is_suspended
+        and member.id != post.author_id
+        and can_view_post(member, post)
+    )
+
+
+def can_view_profile_activity(viewer, thread: Thread) -> bool:
+    """A profile lists a member's activity only where the viewer may see it."""
+    return can_view_thread(viewer, thread)
+
+
+# ---- guards used by services ----------------------------------------------
+
+
+def require(allowed: bool, *, hide: bool = False, message: str = "") -> None:
+    """Raise when not allowed; ``hide`` answers not-found so nothing leaks."""
+    if allowed:
+        return
+    if hide:
+        raise NotFound(message or "Not found.")
+    raise NotAllowed(message or "You are not allowed to do that.")
+
+
+def require_visible(member, obj) -> None:
+    """Anything the member may not see does not exist, as far as they know."""
+    checks = {Space: can_view_space, Thread: can_view_thread, Post: can_view_post}
+    for kind, check in checks.items():
+        if isinstance(obj, kind):
+            require(check(member, obj), hide=True)
+            return
+    raise TypeError(f"no visibility rule for {type(obj).__name__}")

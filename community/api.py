@@ -1,0 +1,332 @@
+"""The community's JSON API under /api/v1 (conventions in docs/api.md and DESIGN.md)."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+from flask_login import current_user
+
+from . import api_bp, services
+from .auth import bearer_token
+from .errors import Invalid, Unauthorized
+from .extensions import csrf, limiter
+from .openapi import document
+from .web import iso
+
+csrf.exempt(api_bp)  # checked below, for session-authenticated writes only
+
+
+@api_bp.before_request
+def authenticate_request():
+    if bearer_token():
+        if not current_user.is_authenticated:
+            raise Unauthorized("The API token is invalid or revoked.")
+        return
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def _limit(name: str):
+    return limiter.limit(lambda: current_app.config[name])
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("Send a JSON object with Content-Type: application/json.")
+    return data
+
+
+def _signed_in():
+    if not current_user.is_authenticated:
+        raise Unauthorized("Sign in or send an API token.")
+    return current_user._get_current_object()
+
+
+def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number.", fields={name: "Must be a number."}) from None
+    if value < 1:
+        raise Invalid(f"{name} must be 1 or more.", fields={name: "Must be 1 or more."})
+    return min(value, maximum) if maximum else value
+
+
+def _paging(default_per_page: int) -> tuple[int, int]:
+    maximum = current_app.config["API_MAX_PER_PAGE"]
+    return _int_arg("page", 1), _int_arg("per_page", default_per_page, maximum)
+
+
+def _list(pagination, serialize) -> dict:
+    return {
+        "items": [serialize(item) for item in pagination.items],
+        "page": pagination.page,
+        "per_page": pagination.per_page,
+        "total": pagination.total,
+    }
+
+
+# ---- serializers ----------------------------------------------------------------
+
+
+def member_json(member, *, private: bool = False) -> dict:
+    data = {
+        "id": member.id,
+        "url": url_for("community.profile", member_id=member.id, _external=True),
+        "name": member.display_name,
+        "handle": member.handle,
+        "bio": member.bio,
+        "joined_at": iso(member.created_at),
+    }
+    if private:
+        data["email"] = member.email
+        data["roles"] = sorted(member.roles)
+    return data
+
+
+def space_json(space) -> dict:
+    return {
+        "id": space.id,
+        "url": url_for("community.space", slug=space.slug, _external=True),
+        "slug": space.slug,
+        "name": space.name,
+        "description": space.description,
+        "kind": space.kind,
+        "visibility": space.visibility,
+        "position": space.position,
+    }
+
+
+def post_json(post) -> dict:
+    return {
+        "id": post.id,
+        "url": url_for("community.post", post_id=post.id, _external=True),
+        "thread_id": post.thread_id,
+        "number": post.number,
+        "author": {"id": post.author.id, "name": post.author.display_name},
+        "body": post.body,
+        "body_html": post.body_html,
+        "created_at": iso(post.created_at),
+        "edited_at": iso(post.edited_at),
+        "kudos": post.kudos_count,
+        "accepted": post.thread.accepted_post_id == post.id,
+    }
+
+
+def thread_json(thread) -> dict:
+    return {
+        "id": thread.id,
+        "url": url_for("community.thread", thread_id=thread.id, _external=True),
+        "space": thread.space.slug,
+        "kind": thread.kind,
+        "title": thread.title,
+        "tags": thread.tag_names,
+        "author": {"id": thread.author.id, "name": thread.author.display_name},
+        "created_at": iso(thread.created_at),
+        "last_post_at": iso(thread.last_post_at),
+        "replies": thread.reply_count,
+        "views": thread.view_count,
+        "solved": thread.is_solved,
+        "accepted_post_id": thread.accepted_post_id,
+        "locked": thread.is_locked,
+    }
+
+
+def notification_json(note) -> dict:
+    return {
+        "id": note.id,
+        "url": url_for("community.post", post_id=note.post_id, _external=True)
+        if note.post_id
+        else None,
+        "kind": note.kind,
+        "actor": {"id": note.actor.id, "name": note.actor.display_name} if note.actor else None,
+        "thread": {"id": note.thread.id, "title": note.thread.title} if note.thread else None,
+        "post_id": note.post_id,
+        "created_at": iso(note.created_at),
+        "read": note.read_at is not None,
+    }
+
+
+# ---- auth and members -----------------------------------------------------------
+
+
+@api_bp.post("/auth/token")
+@_limit("RATELIMIT_TOKEN")
+def issue_token():
+    data = _json_body()
+    try:
+        member = services.authenticate(data.get("email"), data.get("password"))
+    except Invalid as error:
+        raise Unauthorized(error.message) from None
+    name = data.get("name") or "API token"
+    _token, plaintext = services.issue_api_token(member, name)
+    return jsonify({"token": plaintext}), 201
+
+
+@api_bp.get("/me")
+def me():
+    member = _signed_in()
+    data = member_json(member, private=True)
+    data["unread_notifications"] = services.unread_count(member)
+    return jsonify(data)
+
+
+@api_bp.get("/members/<int:member_id>")
+def member(member_id):
+    member = services.get_member(member_id)
+    activity = services.member_activity(member, current_user, limit=0)
+    data = member_json(member)
+    data["threads"] = activity.thread_count
+    data["answers"] = activity.answer_count
+    data["accepted_solutions"] = activity.solution_count
+    return jsonify(data)
+
+
+# ---- spaces and threads -----------------------------------------------------------
+
+
+@api_bp.get("/spaces")
+def spaces():
+    items = services.space_summaries(current_user)
+    result = []
+    for summary in items:
+        data = space_json(summary.space)
+        data["threads"] = summary.thread_count
+        data["posts"] = summary.post_count
+        data["last_activity_at"] = iso(summary.last_activity)
+        result.append(data)
+    return jsonify({"items": result, "page": 1, "per_page": len(result), "total": len(result)})
+
+
+@api_bp.get("/spaces/<slug>")
+def space(slug):
+    return jsonify(space_json(services.get_space(slug, current_user)))
+
+
+@api_bp.get("/spaces/<slug>/threads")
+def space_threads(slug):
+    space = services.get_space(slug, current_user)
+    page, per_page = _paging(current_app.config["THREADS_PER_PAGE"])
+    sort = request.args.get("sort", "latest")
+    threads = services.list_threads(
+        current_user, space=space, sort=sort, page=page, per_page=per_page
+    )
+    return jsonify(_list(threads, thread_json))
+
+
+@api_bp.get("/threads")
+def threads():
+    page, per_page = _paging(current_app.config["THREADS_PER_PAGE"])
+    sort = request.args.get("sort", "latest")
+    result = services.list_threads(current_user, sort=sort, page=page, per_page=per_page)
+    return jsonify(_list(result, thread_json))
+
+
+@api_bp.post("/threads")
+@_limit("RATELIMIT_POSTING")
+def create_thread():
+    member = _signed_in()
+    data = _json_body()
+    slug = data.get("space")
+    if not isinstance(slug, str) or not slug:
+        raise Invalid("Say which space.", fields={"space": "Required."})
+    space = services.get_space(slug, member)
+    thread = services.create_thread(
+        space, member, data.get("kind", "question"), data.get("title"), data.get("body"),
+        data.get("tags", []),
+    )  # fmt: skip
+    body = thread_json(thread)
+    body["posts"] = _list(services.thread_replies(thread, member), post_json)
+    body["opening_post"] = post_json(services.opening_post(thread))
+    return jsonify(body), 201, {"Location": body["url"]}
+
+
+@api_bp.get("/threads/<int:thread_id>")
+def thread(thread_id):
+    thread = services.get_thread(thread_id, current_user)
+    page, per_page = _paging(current_app.config["POSTS_PER_PAGE"])
+    body = thread_json(thread)
+    body["opening_post"] = post_json(services.opening_post(thread))
+    body["posts"] = _list(
+        services.thread_replies(thread, current_user, page=page, per_page=per_page), post_json
+    )
+    return jsonify(body)
+
+
+@api_bp.post("/threads/<int:thread_id>/posts")
+@_limit("RATELIMIT_POSTING")
+def create_post(thread_id):
+    member = _signed_in()
+    thread = services.get_thread(thread_id, member)
+    data = _json_body()
+    post = services.reply(thread, member, data.get("body"))
+    return jsonify(post_json(post)), 201
+
+
+@api_bp.get("/posts/<int:post_id>")
+def post(post_id):
+    return jsonify(post_json(services.get_post(post_id, current_user)))
+
+
+@api_bp.post("/posts/<int:post_id>/accept")
+def accept(post_id):
+    member = _signed_in()
+    post = services.get_post(post_id, member)
+    thread = services.accept_answer(post, member)
+    return jsonify(thread_json(thread))
+
+
+@api_bp.delete("/posts/<int:post_id>/accept")
+def unaccept(post_id):
+    member = _signed_in()
+    post = services.get_post(post_id, member)
+    thread = services.unaccept_answer(post, member)
+    return jsonify(thread_json(thread))
+
+
+@api_bp.post("/posts/<int:post_id>/kudos")
+def give_kudos(post_id):
+    member = _signed_in()
+    post = services.give_kudos(services.get_post(post_id, member), member)
+    return jsonify({"post_id": post.id, "kudos": post.kudos_count, "given": True})
+
+
+@api_bp.delete("/posts/<int:post_id>/kudos")
+def withdraw_kudos(post_id):
+    member = _signed_in()
+    post = services.withdraw_kudos(services.get_post(post_id, member), member)
+    return jsonify({"post_id": post.id, "kudos": post.kudos_count, "given": False})
+
+
+# ---- notifications ------------------------------------------------------------------
+
+
+@api_bp.get("/notifications")
+def notifications():
+    member = _signed_in()
+    page, per_page = _paging(30)
+    unread_only = request.args.get("unread") in ("1", "true")
+    notes = services.list_notifications(member, page, per_page, unread_only=unread_only)
+    body = _list(notes, notification_json)
+    body["unread"] = services.unread_count(member)
+    return jsonify(body)
+
+
+@api_bp.post("/notifications/read")
+def notifications_read():
+    member = _signed_in()
+    data = request.get_json(silent=True)
+    ids = data.get("ids") if isinstance(data, dict) else None
+    unread = services.mark_notifications_read(member, ids)
+    return jsonify({"unread": unread})
+
+
+# ---- the contract ---------------------------------------------------------------------
+
+
+@api_bp.get("/openapi.json")
+def openapi():
+    return jsonify(document(request.url_root.rstrip("/")))

@@ -1,0 +1,51 @@
+"""Who is asking: browser sessions (Flask-Login) and API bearer tokens."""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+
+from .errors import json_error, wants_json
+from .extensions import db
+from .models import Member
+from .services import member_for_token
+
+
+def load_session_member(user_id: str) -> Member | None:
+    """Session ids are "<member id>.<epoch>": bumping the epoch ends every session."""
+    member_id, _, epoch = user_id.partition(".")
+    if not member_id.isdigit() or not epoch.isdigit():
+        return None
+    member = db.session.get(Member, int(member_id))
+    if member is None or member.session_epoch != int(epoch):
+        return None
+    return member
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def load_bearer_member(req) -> Member | None:
+    if not req.path.startswith("/api/"):
+        return None
+    token = bearer_token()
+    return member_for_token(token) if token else None
+
+
+def unauthorized():
+    if wants_json():
+        if bearer_token():
+            return json_error("unauthorized", "The API token is invalid or revoked.", 401)
+        return json_error("unauthorized", "Sign in or send an API token.", 401)
+    return redirect(url_for("community.login", next=request.full_path.rstrip("?")))
+
+
+def configure(login_manager) -> None:
+    login_manager.user_loader(load_session_member)
+    login_manager.request_loader(load_bearer_member)
+    login_manager.unauthorized_handler(unauthorized)
+    login_manager.session_protection = "basic"

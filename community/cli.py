@@ -1,0 +1,65 @@
+"""Command line: `flask --app wsgi members create`, `flask --app wsgi demo-data`.
+
+Commands parse arguments and call services; `flask db upgrade` comes from Flask-Migrate.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from . import demo, services
+from .errors import DomainError
+from .extensions import db
+from .models import ROLES, Member
+
+members = AppGroup("members", help="Manage members.")
+
+
+@members.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--role", "roles", multiple=True, type=click.Choice([r for r in ROLES if r != "member"]))
+def create_member(email, name, password, roles):
+    """Create a member, optionally with roles (repeat --role)."""
+    try:
+        member = services.register_member(email, name, password)
+        if roles:
+            services.grant_roles(member, roles)
+    except DomainError as error:
+        details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {details}".strip()) from None
+    click.echo(f"Created member {member.id} <{member.email}> @{member.handle} roles: "
+               f"{', '.join(sorted(member.roles))}")  # fmt: skip
+
+
+@members.command("roles")
+@click.argument("email")
+@click.argument("roles", nargs=-1, type=click.Choice([r for r in ROLES if r != "member"]))
+def set_member_roles(email, roles):
+    """Replace a member's roles (none given: plain member)."""
+    member = services.find_member_by_email(email)
+    if member is None:
+        raise click.ClickException(f"No member with e-mail {email}.")
+    services.grant_roles(member, roles)
+    click.echo(f"{member.email}: {', '.join(sorted(member.roles))}")
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Only when there are no members yet.")
+def demo_data(if_empty):
+    """Load a believable demo community (members, spaces, threads, answers, kudos)."""
+    if if_empty and db.session.scalar(select(func.count(Member.id))):
+        click.echo("The database already has members; demo data not loaded.")
+        return
+    if services.find_member_by_email(demo.ADMIN_EMAIL) is not None:
+        raise click.ClickException("Demo data is already loaded.")
+    demo.seed(current_app._get_current_object(), echo=click.echo)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(members)
+    app.cli.add_command(demo_data)

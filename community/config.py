@@ -1,0 +1,100 @@
+"""Settings: defaults here, overridden by the environment (PARLEY_* and a few
+conventional names such as DATABASE_URL, SECRET_KEY and REDIS_URL)."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Config:
+    # Rendering and paging
+    THREADS_PER_PAGE = 30
+    POSTS_PER_PAGE = 20
+    API_MAX_PER_PAGE = 100
+    SITE_NAME = "Parley"
+
+    # Limits on what members write (characters)
+    TITLE_MIN = 5
+    TITLE_MAX = 200
+    BODY_MAX = 50_000
+    TAGS_MAX = 5
+
+    # Rate limits (Flask-Limiter syntax)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_REGISTER = "5 per hour"
+    RATELIMIT_POSTING = "20 per minute"
+    RATELIMIT_TOKEN = "10 per minute"
+
+    # Sessions and cookies; Secure is added automatically for HTTPS requests.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # argon2id cost (RFC 9106 second recommended option)
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 65536
+    PASSWORD_HASH_PARALLELISM = 4
+
+    # Number of proxies in front of the app (X-Forwarded-* trusted from them)
+    PROXY_COUNT = 0
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+class TestConfig(Config):
+    TESTING = True
+    RATELIMIT_ENABLED = False
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-only-not-secret"  # noqa: S105 - tests only
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 1024
+    PASSWORD_HASH_PARALLELISM = 1
+
+
+def load_environment(app):
+    """Apply environment overrides; called by create_app before the test config."""
+    app.config.from_prefixed_env("PARLEY")
+    for name in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+
+
+def finish(app):
+    """Fill settings that depend on others: database, rate-limit storage, secret."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg = app.config
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        url = cfg.get("DATABASE_URL") or f"sqlite:///{instance / 'parley.sqlite3'}"
+        # Heroku-style URLs say postgres://; SQLAlchemy wants postgresql://
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        cfg["SQLALCHEMY_DATABASE_URI"] = url
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    redis_url = cfg.get("REDIS_URL")
+    cfg.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    cfg.setdefault("SEARCH_INDEX_DIR", str(instance / "search-index"))
+    cfg.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """A per-instance secret, generated once and kept readable by its owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its secret
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

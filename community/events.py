@@ -1,0 +1,83 @@
+"""The catalogue of domain events.
+
+Services send these *after* their transaction has committed, with a real model
+object as the sender. Other domains (reputation, moderation, crm_bridge, search,
+real time) subscribe in their own ``subscribers.py``, connected by the app factory.
+A subscriber that writes opens its own short transaction and must be idempotent.
+"""
+
+from blinker import Namespace
+
+_events = Namespace()
+
+member_joined = _events.signal(
+    "member_joined",
+    doc="A member registered. sender: Member.",
+)
+member_updated = _events.signal(
+    "member_updated",
+    doc="A member's profile or roles changed. sender: Member; changed: set of field names.",
+)
+sessions_ended = _events.signal(
+    "sessions_ended",
+    doc="Some or all of a member's sessions were ended (sign-out, password change, "
+    "suspension). sender: Member; session_key: the one session ended, or None for all.",
+)
+member_suspended = _events.signal(
+    "member_suspended",
+    doc="A member was suspended. sender: Member; until: datetime; by: Member; reason: str.",
+)
+space_created = _events.signal(
+    "space_created",
+    doc="A space was created. sender: Space; by: Member.",
+)
+thread_created = _events.signal(
+    "thread_created",
+    doc="A thread was started, with its opening post. sender: Thread; post: the opening Post.",
+)
+post_created = _events.signal(
+    "post_created",
+    doc="A reply was added to a thread (not sent for the opening post, which "
+    "thread_created covers). sender: Post; thread: Thread.",
+)
+post_edited = _events.signal(
+    "post_edited",
+    doc="A post (or a thread's opening post with its title and tags) was edited. "
+    "sender: Post; by: Member; before: dict of the previous title/body/tags.",
+)
+answer_accepted = _events.signal(
+    "answer_accepted",
+    doc="A reply was accepted as the solution. sender: Post; thread: Thread; by: Member; "
+    "replaced: the previously accepted Post or None.",
+)
+answer_unaccepted = _events.signal(
+    "answer_unaccepted",
+    doc="The accepted solution was withdrawn. sender: Post; thread: Thread; by: Member.",
+)
+kudos_given = _events.signal(
+    "kudos_given",
+    doc="A member gave kudos to a post. sender: Kudos; post: Post; by: Member.",
+)
+kudos_withdrawn = _events.signal(
+    "kudos_withdrawn",
+    doc="A member withdrew kudos. sender: Post; by: Member.",
+)
+notification_created = _events.signal(
+    "notification_created",
+    doc="A notification was stored for a member. sender: Notification.",
+)
+notifications_read = _events.signal(
+    "notifications_read",
+    doc="A member marked notifications read. sender: Member; unread: the new unread count.",
+)
+demo_data_seeded = _events.signal(
+    "demo_data_seeded",
+    doc="`flask demo-data` has created the community's demo members, spaces and threads; "
+    "other domains add theirs. sender: the Flask app; members: dict name -> Member; "
+    "spaces: dict slug -> Space.",
+)
+
+
+def catalogue():
+    """Every event of the catalogue, by name (used by the docs and the architecture test)."""
+    return dict(_events)

@@ -1,0 +1,1036 @@
+"""Community use cases: the only place that changes community state.
+
+Each function validates its input, loads what it needs, asks the access policy,
+writes in one transaction, commits once, and then sends its domain events.
+Functions never look at the request: views pass the acting member as ``by``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from . import access, events, markup
+from .errors import Conflict, Invalid, NotAllowed, NotFound
+from .extensions import db
+from .models import (
+    ROLES,
+    SPACE_KINDS,
+    SPACE_VISIBILITIES,
+    THREAD_KINDS,
+    ApiToken,
+    Kudos,
+    Member,
+    MemberRole,
+    Notification,
+    Post,
+    Space,
+    SpaceFollow,
+    SpaceMembership,
+    Tag,
+    Thread,
+    ThreadFollow,
+    ThreadView,
+    utcnow,
+)
+
+HANDLE_CLEAN = re.compile(r"[^a-z0-9]+")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
+TAG = re.compile(r"^[a-z0-9][a-z0-9+#.-]{0,29}$")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+DISPLAY_NAME_MAX = 80
+BIO_MAX = 2000
+
+
+# ---- helpers ----------------------------------------------------------------
+
+
+def _cfg(name: str):
+    return current_app.config[name]
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the configured cost (tests use a cheap one)."""
+    return PasswordHasher(
+        time_cost=_cfg("PASSWORD_HASH_TIME_COST"),
+        memory_cost=_cfg("PASSWORD_HASH_MEMORY_KIB"),
+        parallelism=_cfg("PASSWORD_HASH_PARALLELISM"),
+    )
+
+
+def _text(value, field: str, errors: dict, *, minimum: int = 1, maximum: int) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = "Must be text."
+        return ""
+    value = value.strip()
+    if len(value) < minimum:
+        errors[field] = "Required." if minimum <= 1 else f"At least {minimum} characters."
+    elif len(value) > maximum:
+        errors[field] = f"At most {maximum:,} characters."
+    return value
+
+
+def _raise_if(errors: dict) -> None:
+    if errors:
+        raise Invalid("Please correct the highlighted fields.", fields=errors)
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict("That conflicts with a change made at the same time; try again.") from error
+
+
+def _mention_resolver():
+    def resolve(handle: str) -> str | None:
+        member_id = db.session.scalar(select(Member.id).where(Member.handle == handle))
+        return url_for("community.profile", member_id=member_id) if member_id else None
+
+    return resolve
+
+
+def render_body(body: str) -> str:
+    return markup.render(body, _mention_resolver())
+
+
+# ---- members ----------------------------------------------------------------
+
+
+def _unique_handle(display_name: str) -> str:
+    base = HANDLE_CLEAN.sub("-", display_name.lower()).strip("-")[:30] or "member"
+    if len(base) < 2:
+        base = f"{base}-member"
+    taken = set(db.session.scalars(select(Member.handle).where(Member.handle.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _checked_email(value, errors: dict) -> str:
+    if not isinstance(value, str) or not value.strip():
+        errors["email"] = "Required."
+        return ""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        errors["email"] = str(error)
+        return ""
+
+
+def _checked_password(value, field: str, errors: dict) -> str:
+    if not isinstance(value, str) or not value:
+        errors[field] = "Required."
+    elif len(value) < PASSWORD_MIN:
+        errors[field] = f"At least {PASSWORD_MIN} characters."
+    elif len(value) > PASSWORD_MAX:
+        errors[field] = f"At most {PASSWORD_MAX} characters."
+    return value if isinstance(value, str) else ""
+
+
+def register_member(email, display_name, password) -> Member:
+    errors: dict = {}
+    email = _checked_email(email, errors)
+    display_name = _text(display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX)
+    password = _checked_password(password, "password", errors)
+    if email and "email" not in errors:
+        exists = db.session.scalar(select(Member.id).where(Member.email_key == email.lower()))
+        if exists:
+            errors["email"] = "An account with this e-mail address already exists."
+    _raise_if(errors)
+    member = Member(
+        email=email,
+        email_key=email.lower(),
+        handle=_unique_handle(display_name),
+        display_name=display_name,
+        password_hash=_hasher().hash(password),
+        bio="",
+        session_epoch=0,
+    )
+    db.session.add(member)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Invalid(
+            "Please correct the highlighted fields.",
+            fields={"email": "An account with this e-mail address already exists."},
+        ) from error
+    events.member_joined.send(member)
+    return member
+
+
+# A valid hash to verify against when the e-mail is unknown, so both paths take
+# the same time and answer the same message.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+    "0aXPPWG+p6ftvuN5fvOaRHtnfI2FkoJLp8AnZ2pnyzQ"
+)
+
+
+def authenticate(email, password) -> Member:
+    message = "Wrong e-mail address or password."
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        raise Invalid(message, fields={"password": message})
+    member = db.session.scalar(select(Member).where(Member.email_key == email.strip().lower()))
+    hasher = _hasher()
+    try:
+        hasher.verify(member.password_hash if member else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        member = None
+    if member is None:
+        raise Invalid(message, fields={"password": message})
+    if hasher.check_needs_rehash(member.password_hash):
+        member.password_hash = hasher.hash(password)
+    member.last_seen_at = utcnow()
+    db.session.commit()
+    return member
+
+
+def change_password(member: Member, current, new) -> None:
+    """Ends every other session of the member: their epoch moves on."""
+    errors: dict = {}
+    try:
+        _hasher().verify(member.password_hash, current if isinstance(current, str) else "")
+    except (VerificationError, InvalidHashError):
+        errors["current_password"] = "That is not your current password."
+    new = _checked_password(new, "new_password", errors)
+    _raise_if(errors)
+    member.password_hash = _hasher().hash(new)
+    member.session_epoch += 1
+    db.session.commit()
+    events.sessions_ended.send(member, session_key=None)
+
+
+def end_session(member: Member, session_key: str | None) -> None:
+    """Sign-out: only the signing-out browser's connections end."""
+    events.sessions_ended.send(member, session_key=session_key)
+
+
+def update_profile(member: Member, display_name, bio) -> Member:
+    errors: dict = {}
+    display_name = _text(display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX)
+    bio = _text(bio, "bio", errors, minimum=0, maximum=BIO_MAX)
+    _raise_if(errors)
+    changed = set()
+    if display_name != member.display_name:
+        member.display_name = display_name
+        changed.add("display_name")
+    if bio != member.bio:
+        member.bio = bio
+        changed.add("bio")
+    db.session.commit()
+    if changed:
+        events.member_updated.send(member, changed=changed)
+    return member
+
+
+def set_roles(member: Member, roles: Iterable[str], by: Member) -> Member:
+    access.require(access.can_manage_spaces(by), message="Only admins assign roles.")
+    if isinstance(roles, str) or not all(isinstance(r, str) for r in roles):
+        raise Invalid("Roles must be a list of names.", fields={"roles": "Must be a list."})
+    wanted = {r for r in roles if r != "member"}
+    if member.id == by.id and "admin" not in wanted:
+        raise Invalid(
+            "You cannot remove your own admin role.",
+            fields={"roles": "Ask another admin to do it."},
+        )
+    return grant_roles(member, wanted)
+
+
+def grant_roles(member: Member, roles: Iterable[str]) -> Member:
+    """Set exactly these roles; for operators at the command line and set_roles."""
+    wanted = {r for r in roles if r != "member"}
+    unknown = wanted - set(ROLES)
+    if unknown:
+        raise Invalid("Unknown role.", fields={"roles": f"Unknown: {', '.join(sorted(unknown))}"})
+    current = {row.role: row for row in member.role_rows}
+    for role in set(current) - wanted:
+        member.role_rows.remove(current[role])
+    for role in wanted - set(current):
+        member.role_rows.append(MemberRole(role=role))
+    db.session.commit()
+    events.member_updated.send(member, changed={"roles"})
+    return member
+
+
+def suspend_member(member: Member, until: datetime, by: Member, reason: str) -> Member:
+    """Suspended members can read but not post, vote, flag or give kudos."""
+    access.require(access.is_moderator(by), message="Only moderators suspend members.")
+    errors: dict = {}
+    reason = _text(reason, "reason", errors, maximum=500)
+    if not isinstance(until, datetime) or until <= utcnow():
+        errors["until"] = "Must be a date in the future."
+    _raise_if(errors)
+    member.suspended_until = until
+    db.session.commit()
+    events.member_suspended.send(member, until=until, by=by, reason=reason)
+    return member
+
+
+def get_member(member_id) -> Member:
+    member = db.session.get(Member, member_id) if isinstance(member_id, int) else None
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def find_member_by_email(email: str) -> Member | None:
+    return db.session.scalar(select(Member).where(Member.email_key == email.strip().lower()))
+
+
+# ---- API tokens -------------------------------------------------------------
+
+
+def issue_api_token(member: Member, name) -> tuple[ApiToken, str]:
+    """Returns the token row and its plaintext, which is shown once and never stored."""
+    errors: dict = {}
+    name = _text(name or "API token", "name", errors, maximum=80)
+    _raise_if(errors)
+    plaintext = "prl_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        member_id=member.id, name=name, digest=ApiToken.digest_of(plaintext), prefix=plaintext[:10]
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token, plaintext
+
+
+def revoke_api_token(member: Member, token_id) -> None:
+    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) else None
+    if token is None or token.member_id != member.id:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+
+
+def member_for_token(plaintext: str) -> Member | None:
+    token = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.digest == ApiToken.digest_of(plaintext), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if token is None:
+        return None
+    now = utcnow()
+    # Record use at most every few minutes: a write per API call would be waste.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+        db.session.commit()
+    return token.member
+
+
+def api_tokens(member: Member) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc())
+        )
+    )
+
+
+# ---- spaces -----------------------------------------------------------------
+
+
+def _space_fields(data: dict, errors: dict, *, creating: bool) -> dict:
+    fields = {}
+    if creating or "name" in data:
+        fields["name"] = _text(data.get("name"), "name", errors, minimum=2, maximum=80)
+    if creating or "slug" in data:
+        slug = data.get("slug")
+        if not isinstance(slug, str) or not SLUG.match(slug.strip()):
+            errors["slug"] = "2-60 lower-case letters, digits and dashes."
+        else:
+            fields["slug"] = slug.strip()
+    if creating or "description" in data:
+        fields["description"] = _text(
+            data.get("description"), "description", errors, minimum=0, maximum=2000
+        )
+    if "position" in data:
+        position = data["position"]
+        if isinstance(position, str) and position.strip().lstrip("-").isdigit():
+            position = int(position)
+        if not isinstance(position, int) or isinstance(position, bool):
+            errors["position"] = "Must be a whole number."
+        else:
+            fields["position"] = position
+    if creating or "kind" in data:
+        kind = data.get("kind") or "forum"
+        if kind not in SPACE_KINDS:
+            errors["kind"] = f"One of: {', '.join(SPACE_KINDS)}."
+        fields["kind"] = kind
+    if creating or "visibility" in data:
+        visibility = data.get("visibility") or "public"
+        if visibility not in SPACE_VISIBILITIES:
+            errors["visibility"] = f"One of: {', '.join(SPACE_VISIBILITIES)}."
+        fields["visibility"] = visibility
+    return fields
+
+
+def create_space(by: Member, **data) -> Space:
+    access.require(access.can_manage_spaces(by), message="Only admins create spaces.")
+    errors: dict = {}
+    fields = _space_fields(data, errors, creating=True)
+    if "slug" in fields and db.session.scalar(select(Space.id).where(Space.slug == fields["slug"])):
+        errors["slug"] = "A space with this address already exists."
+    _raise_if(errors)
+    if "position" not in fields:
+        fields["position"] = (db.session.scalar(select(func.max(Space.position))) or 0) + 1
+    space = Space(**fields)
+    db.session.add(space)
+    db.session.flush()
+    if space.is_private:
+        db.session.add(SpaceMembership(space_id=space.id, member_id=by.id, role="host"))
+    _commit()
+    events.space_created.send(space, by=by)
+    return space
+
+
+def update_space(space: Space, by: Member, **data) -> Space:
+    access.require(access.can_manage_spaces(by), message="Only admins edit spaces.")
+    errors: dict = {}
+    fields = _space_fields({k: v for k, v in data.items() if k != "slug"}, errors, creating=False)
+    _raise_if(errors)
+    for key, value in fields.items():
+        setattr(space, key, value)
+    _commit()
+    return space
+
+
+def get_space(slug, viewer) -> Space:
+    space = (
+        db.session.scalar(select(Space).where(Space.slug == slug)) if isinstance(slug, str) else None
+    )
+    if space is None or not access.can_view_space(viewer, space):
+        raise NotFound("No such space.")
+    return space
+
+
+@dataclass
+class SpaceSummary:
+    space: Space
+    thread_count: int
+    post_count: int
+    last_activity: datetime | None
+
+
+def space_summaries(viewer) -> list[SpaceSummary]:
+    """Visible spaces with counts of what the viewer can see, in one query."""
+    counted = and_(Thread.space_id == Space.id, access.visible_thread_filter(viewer))
+    rows = db.session.execute(
+        select(
+            Space,
+            func.count(Thread.id),
+            func.coalesce(func.sum(Thread.reply_count + 1), 0),
+            func.max(Thread.last_post_at),
+        )
+        .outerjoin(Thread, counted)
+        .where(access.visible_space_filter(viewer))
+        .group_by(Space.id)
+        .order_by(Space.position, Space.name)
+    ).all()
+    return [SpaceSummary(*row) for row in rows]
+
+
+def list_spaces(viewer) -> list[Space]:
+    return list(
+        db.session.scalars(
+            select(Space)
+            .where(access.visible_space_filter(viewer))
+            .order_by(Space.position, Space.name)
+        )
+    )
+
+
+# ---- threads and posts ------------------------------------------------------
+
+
+THREAD_SORTS = ("latest", "new", "unanswered", "solved")
+
+
+def _clean_tags(tags, errors: dict) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [t for t in re.split(r"[,\s]+", tags) if t]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        errors["tags"] = "Must be a list of words."
+        return []
+    cleaned = []
+    for tag in tags:
+        tag = tag.strip().lower().lstrip("#")
+        if not TAG.match(tag):
+            errors["tags"] = "Tags are 1-30 letters, digits, dashes or dots."
+            return []
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > _cfg("TAGS_MAX"):
+        errors["tags"] = f"At most {_cfg('TAGS_MAX')} tags."
+    return cleaned
+
+
+def _tag_rows(names: list[str]) -> list[Tag]:
+    rows = []
+    for name in names:
+        tag = db.session.scalar(select(Tag).where(Tag.name == name))
+        if tag is None:
+            try:
+                with db.session.begin_nested():
+                    tag = Tag(name=name)
+                    db.session.add(tag)
+            except IntegrityError:  # created by someone else meanwhile
+                tag = db.session.scalar(select(Tag).where(Tag.name == name))
+        rows.append(tag)
+    return rows
+
+
+def _title(value, errors: dict) -> str:
+    return _text(value, "title", errors, minimum=_cfg("TITLE_MIN"), maximum=_cfg("TITLE_MAX"))
+
+
+def _body(value, errors: dict) -> str:
+    return _text(value, "body", errors, maximum=_cfg("BODY_MAX"))
+
+
+def create_thread(space: Space, author: Member, kind, title, body, tags=None) -> Thread:
+    access.require_visible(author, space)
+    access.require(access.can_post_in(author, space), message="You cannot post here.")
+    errors: dict = {}
+    if kind not in THREAD_KINDS:
+        errors["kind"] = "Choose question or discussion."
+    title = _title(title, errors)
+    body = _body(body, errors)
+    tag_names = _clean_tags(tags, errors)
+    _raise_if(errors)
+    now = utcnow()
+    thread = Thread(
+        space_id=space.id,
+        author_id=author.id,
+        kind=kind,
+        title=title,
+        created_at=now,
+        last_post_at=now,
+        last_poster_id=author.id,
+        last_number=0,
+        reply_count=0,
+        view_count=0,
+    )
+    thread.space = space
+    thread.tags = _tag_rows(tag_names)
+    db.session.add(thread)
+    db.session.flush()
+    post = Post(
+        thread_id=thread.id,
+        author_id=author.id,
+        number=0,
+        body=body,
+        body_html=render_body(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
+    db.session.flush()
+    notes = _notify_mentions(post, thread, author, markup.mentioned_handles(body))
+    notes += _notify_space_followers(thread, author, skip={n.member_id for n in notes})
+    _commit()
+    events.thread_created.send(thread, post=post)
+    _announce(notes)
+    return thread
+
+
+def reply(thread: Thread, author: Member, body) -> Post:
+    access.require_visible(author, thread)
+    if not access.can_reply(author, thread):
+        raise NotAllowed("This thread is locked." if thread.is_locked else "You cannot reply.")
+    errors: dict = {}
+    body = _body(body, errors)
+    _raise_if(errors)
+    now = utcnow()
+    # One atomic statement hands out the post number and bumps the counters, so
+    # concurrent replies never collide.
+    number = db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread.id)
+        .values(
+            last_number=Thread.last_number + 1,
+            reply_count=Thread.reply_count + 1,
+            last_post_at=now,
+            last_poster_id=author.id,
+        )
+        .returning(Thread.last_number)
+    ).scalar_one()
+    db.session.expire(thread, ["last_number", "reply_count", "last_post_at", "last_poster_id"])
+    post = Post(
+        thread_id=thread.id,
+        author_id=author.id,
+        number=number,
+        body=body,
+        body_html=render_body(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.flush()
+    mentioned = markup.mentioned_handles(body)
+    notes = _notify_mentions(post, thread, author, mentioned)
+    notes += _notify_followers(post, thread, author, skip={n.member_id for n in notes})
+    if not is_following_thread(thread, author):
+        db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
+    _commit()
+    events.post_created.send(post, thread=thread)
+    _announce(notes)
+    return post
+
+
+def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
+    access.require_visible(by, post)
+    access.require(access.can_edit_post(by, post), message="You can only edit your own posts.")
+    thread = post.thread
+    errors: dict = {}
+    body = _body(body, errors)
+    new_title = _title(title, errors) if post.is_opening and title is not None else None
+    tag_names = _clean_tags(tags, errors) if post.is_opening and tags is not None else None
+    _raise_if(errors)
+    before = {"body": post.body, "title": thread.title, "tags": thread.tag_names}
+    old_mentions = markup.mentioned_handles(post.body)
+    post.body = body
+    post.body_html = render_body(body)
+    post.edited_at = utcnow()
+    if new_title is not None:
+        thread.title = new_title
+    if tag_names is not None:
+        thread.tags = _tag_rows(tag_names)
+    notes = _notify_mentions(post, thread, by, markup.mentioned_handles(body) - old_mentions)
+    _commit()
+    events.post_edited.send(post, by=by, before=before)
+    _announce(notes)
+    return post
+
+
+def accept_answer(post: Post, by: Member) -> Thread:
+    access.require_visible(by, post)
+    thread = post.thread
+    access.require(
+        access.can_accept(by, thread),
+        message="Only the asker or a moderator can accept an answer to a question.",
+    )
+    if post.is_opening:
+        raise Invalid("The question itself cannot be its answer; accept a reply.")
+    if post.is_hidden:
+        raise Invalid("A hidden reply cannot be the accepted answer.")
+    if thread.accepted_post_id == post.id:
+        return thread
+    replaced = thread.accepted_post
+    thread.accepted_post_id = post.id
+    notes = []
+    if post.author_id != by.id:
+        notes.append(_notify(post.author_id, "accepted", by, thread, post))
+    _commit()
+    if replaced is not None:
+        events.answer_unaccepted.send(replaced, thread=thread, by=by)
+    events.answer_accepted.send(post, thread=thread, by=by)
+    _announce(notes)
+    return thread
+
+
+def unaccept_answer(post: Post, by: Member) -> Thread:
+    access.require_visible(by, post)
+    thread = post.thread
+    access.require(
+        access.can_accept(by, thread),
+        message="Only the asker or a moderator can change the accepted answer.",
+    )
+    if thread.accepted_post_id != post.id:
+        return thread  # nothing to undo; DELETE is idempotent
+    thread.accepted_post_id = None
+    _commit()
+    events.answer_unaccepted.send(post, thread=thread, by=by)
+    return thread
+
+
+def give_kudos(post: Post, by: Member) -> Post:
+    access.require_visible(by, post)
+    if post.author_id == by.id:
+        raise Invalid("You cannot give kudos to your own post.")
+    access.require(access.can_give_kudos(by, post), message="You cannot give kudos.")
+    if has_given_kudos(post, by):
+        return post
+    kudos = Kudos(post_id=post.id, member_id=by.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(kudos)
+    except IntegrityError:  # a double click racing itself: already given
+        return post
+    db.session.execute(
+        update(Post).where(Post.id == post.id).values(kudos_count=Post.kudos_count + 1)
+    )
+    db.session.expire(post, ["kudos_count"])
+    notes = [_notify(post.author_id, "kudos", by, post.thread, post)]
+    _commit()
+    events.kudos_given.send(kudos, post=post, by=by)
+    _announce(notes)
+    return post
+
+
+def withdraw_kudos(post: Post, by: Member) -> Post:
+    access.require_visible(by, post)
+    kudos = db.session.scalar(
+        select(Kudos).where(Kudos.post_id == post.id, Kudos.member_id == by.id)
+    )
+    if kudos is None:
+        return post
+    db.session.delete(kudos)
+    db.session.execute(
+        update(Post).where(Post.id == post.id).values(kudos_count=Post.kudos_count - 1)
+    )
+    db.session.expire(post, ["kudos_count"])
+    _commit()
+    events.kudos_withdrawn.send(post, by=by)
+    return post
+
+
+def has_given_kudos(post: Post, member) -> bool:
+    if not getattr(member, "is_authenticated", False):
+        return False
+    return bool(
+        db.session.scalar(
+            select(Kudos.id).where(Kudos.post_id == post.id, Kudos.member_id == member.id)
+        )
+    )
+
+
+def kudos_given_among(post_ids: list[int], member) -> set[int]:
+    if not post_ids or not getattr(member, "is_authenticated", False):
+        return set()
+    return set(
+        db.session.scalars(
+            select(Kudos.post_id).where(Kudos.member_id == member.id, Kudos.post_id.in_(post_ids))
+        )
+    )
+
+
+def get_thread(thread_id, viewer) -> Thread:
+    thread = db.session.get(Thread, thread_id) if isinstance(thread_id, int) else None
+    if not access.can_view_thread(viewer, thread):
+        raise NotFound("No such thread.")
+    return thread
+
+
+def get_post(post_id, viewer) -> Post:
+    post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
+    if not access.can_view_post(viewer, post):
+        raise NotFound("No such post.")
+    return post
+
+
+def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, per_page=None):
+    """A page of threads the viewer may see, newest activity first by default."""
+    if sort not in THREAD_SORTS:
+        raise Invalid(f"Sort by one of: {', '.join(THREAD_SORTS)}.", fields={"sort": "Unknown."})
+    query = select(Thread).where(access.visible_thread_filter(viewer))
+    if space is not None:
+        query = query.where(Thread.space_id == space.id)
+    if sort == "latest":
+        query = query.order_by(Thread.last_post_at.desc(), Thread.id.desc())
+    elif sort == "new":
+        query = query.order_by(Thread.created_at.desc(), Thread.id.desc())
+    elif sort == "unanswered":
+        query = query.where(
+            Thread.kind == "question", Thread.reply_count == 0, Thread.accepted_post_id.is_(None)
+        ).order_by(Thread.created_at.desc(), Thread.id.desc())
+    else:
+        query = query.where(Thread.accepted_post_id.is_not(None)).order_by(
+            Thread.last_post_at.desc(), Thread.id.desc()
+        )
+    query = query.options(joinedload(Thread.last_poster))
+    return db.paginate(
+        query,
+        page=page,
+        per_page=per_page or _cfg("THREADS_PER_PAGE"),
+        max_per_page=_cfg("API_MAX_PER_PAGE"),
+        error_out=False,
+    )
+
+
+def unanswered_questions(viewer, limit: int = 8) -> list[Thread]:
+    return list(list_threads(viewer, sort="unanswered", page=1, per_page=limit).items)
+
+
+def opening_post(thread: Thread) -> Post:
+    return db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.number == 0))
+
+
+def thread_replies(thread: Thread, viewer, page=1, per_page=None):
+    query = (
+        select(Post)
+        .where(Post.thread_id == thread.id, Post.number > 0, access.visible_post_filter(viewer))
+        .order_by(Post.number)
+    )
+    return db.paginate(
+        query,
+        page=page,
+        per_page=per_page or _cfg("POSTS_PER_PAGE"),
+        max_per_page=_cfg("API_MAX_PER_PAGE"),
+        error_out=False,
+    )
+
+
+def page_of_post(post: Post, viewer) -> int:
+    """Which page of its thread a reply is on, for links to it."""
+    earlier = db.session.scalar(
+        select(func.count(Post.id)).where(
+            Post.thread_id == post.thread_id,
+            Post.number > 0,
+            Post.number < post.number,
+            access.visible_post_filter(viewer),
+        )
+    )
+    return earlier // _cfg("POSTS_PER_PAGE") + 1
+
+
+def record_view(thread: Thread, viewer_key: str) -> bool:
+    """Counts a view once per member or browser session; True when it counted."""
+    seen = db.session.scalar(
+        select(ThreadView.id).where(ThreadView.thread_id == thread.id, ThreadView.viewer == viewer_key)
+    )
+    if seen:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(ThreadView(thread_id=thread.id, viewer=viewer_key))
+    except IntegrityError:
+        return False
+    db.session.execute(
+        update(Thread).where(Thread.id == thread.id).values(view_count=Thread.view_count + 1)
+    )
+    db.session.expire(thread, ["view_count"])
+    db.session.commit()
+    return True
+
+
+# ---- following --------------------------------------------------------------
+
+
+def is_following_thread(thread: Thread, member) -> bool:
+    if not getattr(member, "is_authenticated", False):
+        return False
+    return bool(
+        db.session.scalar(
+            select(ThreadFollow.id).where(
+                ThreadFollow.thread_id == thread.id, ThreadFollow.member_id == member.id
+            )
+        )
+    )
+
+
+def is_following_space(space: Space, member) -> bool:
+    if not getattr(member, "is_authenticated", False):
+        return False
+    return bool(
+        db.session.scalar(
+            select(SpaceFollow.id).where(
+                SpaceFollow.space_id == space.id, SpaceFollow.member_id == member.id
+            )
+        )
+    )
+
+
+def follow_thread(thread: Thread, member: Member) -> None:
+    access.require_visible(member, thread)
+    if not is_following_thread(thread, member):
+        db.session.add(ThreadFollow(thread_id=thread.id, member_id=member.id))
+        _commit()
+
+
+def unfollow_thread(thread: Thread, member: Member) -> None:
+    access.require_visible(member, thread)
+    db.session.execute(
+        ThreadFollow.__table__.delete().where(
+            ThreadFollow.thread_id == thread.id, ThreadFollow.member_id == member.id
+        )
+    )
+    db.session.commit()
+
+
+def follow_space(space: Space, member: Member) -> None:
+    access.require_visible(member, space)
+    if not is_following_space(space, member):
+        db.session.add(SpaceFollow(space_id=space.id, member_id=member.id))
+        _commit()
+
+
+def unfollow_space(space: Space, member: Member) -> None:
+    access.require_visible(member, space)
+    db.session.execute(
+        SpaceFollow.__table__.delete().where(
+            SpaceFollow.space_id == space.id, SpaceFollow.member_id == member.id
+        )
+    )
+    db.session.commit()
+
+
+# ---- notifications ----------------------------------------------------------
+
+
+def _notify(member_id: int, kind: str, actor: Member, thread: Thread, post: Post) -> Notification:
+    note = Notification(
+        member_id=member_id, kind=kind, actor_id=actor.id, thread_id=thread.id, post_id=post.id
+    )
+    db.session.add(note)
+    return note
+
+
+def _members_who_can_see(thread: Thread, member_ids: set[int]) -> list[Member]:
+    if not member_ids:
+        return []
+    members = db.session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    return [m for m in members if access.can_view_thread(m, thread)]
+
+
+def _notify_mentions(post, thread, author, handles: set[str]) -> list[Notification]:
+    if not handles:
+        return []
+    ids = set(db.session.scalars(select(Member.id).where(Member.handle.in_(handles))))
+    ids.discard(author.id)
+    # A mention never tells anyone about a thread they may not see.
+    return [
+        _notify(m.id, "mention", author, thread, post)
+        for m in _members_who_can_see(thread, ids)
+    ]
+
+
+def _notify_followers(post, thread, author, skip: set[int]) -> list[Notification]:
+    ids = set(
+        db.session.scalars(select(ThreadFollow.member_id).where(ThreadFollow.thread_id == thread.id))
+    )
+    ids -= skip | {author.id}
+    return [_notify(m.id, "reply", author, thread, post) for m in _members_who_can_see(thread, ids)]
+
+
+def _notify_space_followers(thread, author, skip: set[int]) -> list[Notification]:
+    ids = set(
+        db.session.scalars(select(SpaceFollow.member_id).where(SpaceFollow.space_id == thread.space_id))
+    )
+    ids -= skip | {author.id}
+    post = opening_post(thread)
+    return [
+        _notify(m.id, "thread", author, thread, post) for m in _members_who_can_see(thread, ids)
+    ]
+
+
+def _announce(notes: list[Notification]) -> None:
+    for note in notes:
+        events.notification_created.send(note)
+
+
+def _visible_notifications(member: Member):
+    return select(Notification).where(
+        Notification.member_id == member.id,
+        Notification.thread_id.is_(None)
+        | Notification.thread_id.in_(select(Thread.id).where(access.visible_thread_filter(member))),
+    )
+
+
+def list_notifications(member: Member, page=1, per_page=30, unread_only=False):
+    query = _visible_notifications(member)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+    return db.paginate(
+        query, page=page, per_page=per_page, max_per_page=_cfg("API_MAX_PER_PAGE"), error_out=False
+    )
+
+
+def unread_count(member: Member) -> int:
+    query = _visible_notifications(member).where(Notification.read_at.is_(None))
+    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def mark_notifications_read(member: Member, ids=None) -> int:
+    """Marks the given notifications (or all) read; returns the new unread count."""
+    if ids is not None and (
+        not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
+        raise Invalid("ids must be a list of notification ids.", fields={"ids": "Must be a list."})
+    statement = update(Notification).where(
+        Notification.member_id == member.id, Notification.read_at.is_(None)
+    )
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(ids))
+    db.session.execute(statement.values(read_at=utcnow()))
+    db.session.commit()
+    count = unread_count(member)
+    events.notifications_read.send(member, unread=count)
+    return count
+
+
+# ---- profiles ---------------------------------------------------------------
+
+
+@dataclass
+class Activity:
+    threads: list[Thread]
+    answers: list[Post]
+    solutions: list[Post]
+    thread_count: int
+    answer_count: int
+    solution_count: int
+
+
+def member_activity(member: Member, viewer, limit: int = 10) -> Activity:
+    """What a profile shows: only what the viewer may see."""
+    visible_threads = select(Thread.id).where(access.visible_thread_filter(viewer))
+    threads_q = select(Thread).where(
+        Thread.author_id == member.id, Thread.id.in_(visible_threads)
+    )
+    answers_q = select(Post).where(
+        Post.author_id == member.id,
+        Post.number > 0,
+        Post.thread_id.in_(visible_threads),
+        access.visible_post_filter(viewer),
+    )
+    solutions_q = answers_q.where(Post.id.in_(select(Thread.accepted_post_id)))
+
+    def count(query):
+        return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+    def first(query, order):
+        return list(db.session.scalars(query.order_by(order).limit(limit)))
+
+    return Activity(
+        threads=first(threads_q, Thread.created_at.desc()),
+        answers=first(answers_q.options(joinedload(Post.thread)), Post.created_at.desc()),
+        solutions=first(solutions_q.options(joinedload(Post.thread)), Post.created_at.desc()),
+        thread_count=count(threads_q),
+        answer_count=count(answers_q),
+        solution_count=count(solutions_q),
+    )
+
+
+def list_members(page=1, per_page=50, query_text: str | None = None):
+    query = select(Member).order_by(Member.created_at.desc())
+    if query_text:
+        like = f"%{query_text.strip().lower()}%"
+        query = query.where(
+            func.lower(Member.display_name).like(like) | Member.email_key.like(like)
+        )
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)

@@ -1,0 +1,101 @@
+"""What every page shares: security headers, template helpers, cookie hardening."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from . import access, services
+from .markup import as_markup, excerpt
+from .models import utcnow
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def session_key() -> str:
+    """A random id for this browser session: counts its views once and lets a
+    sign-out close exactly its own live connections."""
+    key = session.get("key")
+    if not key:
+        key = secrets.token_urlsafe(16)
+        session["key"] = key
+    return key
+
+
+def viewer_key() -> str:
+    if current_user.is_authenticated:
+        return f"m:{current_user.id}"
+    return f"s:{session_key()}"
+
+
+def timeago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400),
+                       ("hour", 3_600), ("minute", 60)):  # fmt: skip
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            # Cookies set over HTTPS are never sent back over plain HTTP.
+            cookies = response.headers.getlist("Set-Cookie")
+            if cookies:
+                response.headers.remove("Set-Cookie")
+                for cookie in cookies:
+                    if "; secure" not in cookie.lower():
+                        cookie += "; Secure"
+                    response.headers.add("Set-Cookie", cookie)
+        return response
+
+    @app.context_processor
+    def globals_for_templates():
+        unread = 0
+        if current_user.is_authenticated and request.endpoint != "static":
+            unread = services.unread_count(current_user)
+        return {"unread_notifications": unread, "access": access, "site_name": app.config["SITE_NAME"]}
+
+    app.add_template_filter(timeago, "timeago")
+    app.add_template_filter(iso, "iso")
+    app.add_template_filter(excerpt, "excerpt")
+    app.add_template_filter(as_markup, "stored_html")

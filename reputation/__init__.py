@@ -1,0 +1,1 @@
+"""Reputation: points ledger, ranks, badges, social value (issue #6; not built yet)."""

@@ -1,0 +1,193 @@
+"""Shared fixtures: a fresh app and database per test, clients, and factories.
+
+The schema is built once per run by the real Alembic migrations into a template
+SQLite file; each test gets its own copy, so tests never see each other's data
+and live servers or threads can use the database like production does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from community import services
+from community.app import create_app
+from community.config import TestConfig
+from community.extensions import db
+
+PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A database migrated from empty by `flask db upgrade`'s code path."""
+    from flask_migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    app = create_app({**_test_settings(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+def _test_settings(instance: Path) -> dict:
+    return {
+        key: getattr(TestConfig, key)
+        for key in dir(TestConfig)
+        if key.isupper()
+    } | {"SEARCH_INDEX_DIR": str(instance / "search-index")}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """Tests never read the operator's settings or reach beyond this machine."""
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in list(__import__("os").environ):
+        if name.startswith("PARLEY_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PARLEY_INSTANCE", str(tmp_path / "instance"))
+
+    real_connect = socket.socket.connect
+
+    def loopback_only(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise RuntimeError(f"tests may not connect to {host}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    database = tmp_path / "parley.sqlite3"
+    shutil.copyfile(template_db, database)
+    app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """A request context for service-level tests: objects stay attached throughout.
+    (Client tests go without, so each request gets its own context, as in production.)"""
+    with app.test_request_context():
+        yield
+        db.session.remove()
+
+
+def _attached(obj):
+    """The same row in the current session (objects from other contexts are detached)."""
+    return db.session.get(type(obj), obj.id) if obj is not None else None
+
+
+def _made(obj):
+    """Load the object's columns so it stays readable after its context ends."""
+    db.session.refresh(obj)
+    return obj
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_member(app):
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, *, email: str | None = None, roles=(), password=PASSWORD):
+        n = next(counter)
+        name = name or f"Member {n}"
+        email = email or f"member{n}-{name.split()[0].lower()}@example.com"
+        with app.test_request_context():
+            member = services.register_member(email, name, password)
+            if roles:
+                services.grant_roles(member, roles)
+            return _made(member)
+
+    return make
+
+
+@pytest.fixture
+def admin(make_member):
+    return make_member("Ada Admin", roles=["admin"])
+
+
+@pytest.fixture
+def make_space(app, admin):
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, *, visibility="public", kind="forum", name=None):
+        n = next(counter)
+        slug = slug or f"space-{n}"
+        with app.test_request_context():
+            return _made(services.create_space(
+                _attached(admin), name=name or slug.replace("-", " ").title(), slug=slug,
+                description=f"About {slug}", kind=kind, visibility=visibility,
+            ))  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def make_thread(app, make_space, make_member):
+    def make(space=None, author=None, *, title="How do I export my data?", body="Details here.",
+             kind="question", tags=()):  # fmt: skip
+        space = space or make_space()
+        author = author or make_member()
+        with app.test_request_context():
+            space, author = _attached(space), _attached(author)
+            return _made(services.create_thread(space, author, kind, title, body, list(tags)))
+
+    return make
+
+
+@pytest.fixture
+def make_reply(app, make_member):
+    def make(thread, author=None, body="Have you tried turning it off and on again?"):
+        author = author or make_member()
+        with app.test_request_context():
+            thread, author = _attached(thread), _attached(author)
+            return _made(services.reply(thread, author, body))
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign a member in through the real form."""
+
+    def sign_in(member, password=PASSWORD, the_client=None):
+        the_client = the_client or client
+        response = the_client.post("/login", data={"email": member.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return the_client
+
+    return sign_in
+
+
+@pytest.fixture
+def token_for(client):
+    """A bearer token from the real token endpoint."""
+
+    def issue(member, password=PASSWORD):
+        response = client.post("/api/v1/auth/token", json={"email": member.email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return issue

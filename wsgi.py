@@ -1,0 +1,3 @@
+from community.app import create_app
+
+app = create_app()
