@@ -1,0 +1,59 @@
+# Parley — `make run` serves the demo site, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test test-fast browser lint format demo clean
+
+install: $(VENV)/.installed static/vendor/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Parley needs Python 3.11 or newer (set PYTHON=python3.x)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json scripts/vendor.mjs
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not browser" -x -q
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache
