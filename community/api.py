@@ -21,7 +21,13 @@ def authenticate_request():
         if not current_user.is_authenticated:
             raise Unauthorized("The API token is invalid or revoked.")
         return
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    # Only a signed-in browser session can be ridden by another site; csrf.protect()
+    # itself ignores WTF_CSRF_ENABLED, so honour it here.
+    if (
+        request.method not in ("GET", "HEAD", "OPTIONS")
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+        and current_user.is_authenticated
+    ):
         csrf.protect()
 
 
@@ -49,7 +55,9 @@ def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise Invalid(f"{name} must be a whole number.", fields={name: "Must be a number."}) from None
+        raise Invalid(
+            f"{name} must be a whole number.", fields={name: "Must be a number."}
+        ) from None
     if value < 1:
         raise Invalid(f"{name} must be 1 or more.", fields={name: "Must be 1 or more."})
     return min(value, maximum) if maximum else value

@@ -12,6 +12,9 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# Importing realtime registers its Socket.IO handlers on `socketio` before any
+# init_app; importing api and views attaches their routes to the blueprints.
+from . import api, api_bp, auth, bp, cli, errors, openapi, realtime, views, web  # noqa: F401
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 
@@ -50,8 +53,6 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import auth
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -63,27 +64,19 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, api_bp, bp, openapi, realtime, views  # noqa: F401 - they attach routes
-
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.extensions["parley_openapi"] = [{"paths": openapi.PATHS, "schemas": openapi.SCHEMAS}]
 
 
 def _connect_subscribers() -> None:
-    from . import realtime
-
     realtime.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
-    from . import cli
-
     cli.register(app)
 
 
 def _register_web(app: Flask) -> None:
-    from . import errors, web
-
     errors.register_error_handlers(app)
     web.register(app)

@@ -22,7 +22,9 @@ members = AppGroup("members", help="Manage members.")
 @click.argument("email")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--password", required=True, help="At least 10 characters.")
-@click.option("--role", "roles", multiple=True, type=click.Choice([r for r in ROLES if r != "member"]))
+@click.option(
+    "--role", "roles", multiple=True, type=click.Choice([r for r in ROLES if r != "member"])
+)
 def create_member(email, name, password, roles):
     """Create a member, optionally with roles (repeat --role)."""
     try:

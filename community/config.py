@@ -25,7 +25,7 @@ class Config:
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_REGISTER = "5 per hour"
     RATELIMIT_POSTING = "20 per minute"
-    RATELIMIT_TOKEN = "10 per minute"
+    RATELIMIT_TOKEN = "10 per minute"  # noqa: S105 - a rate, not a secret
 
     # Sessions and cookies; Secure is added automatically for HTTPS requests.
     SESSION_COOKIE_HTTPONLY = True

@@ -80,7 +80,7 @@ THREADS = [
      [("Billing → Company details → Tax ID. Past invoices can be regenerated from the "
        "invoice list with *Reissue*.", True),
       ("Thanks, that worked for us too.", False)]),
-    ("billing", "question", "Seats are counted for deactivated users?", 
+    ("billing", "question", "Seats are counted for deactivated users?",
      "We deactivated 6 users but the invoice still counts them. Bug?", ["seats"], []),
     ("integrations", "question", "Salesforce sync stops after about 2,000 records",
      "The Salesforce connector stops syncing after roughly 2,000 contacts with no error "
@@ -126,7 +126,9 @@ THREADS = [
 def _backdate(thread: Thread, days_ago: float, rng: random.Random) -> None:
     start = utcnow() - timedelta(days=days_ago)
     db.session.execute(update(Thread).where(Thread.id == thread.id).values(created_at=start))
-    posts = db.session.scalars(db.select(Post).where(Post.thread_id == thread.id).order_by(Post.number))
+    posts = db.session.scalars(
+        db.select(Post).where(Post.thread_id == thread.id).order_by(Post.number)
+    )
     moment = start
     for post in posts:
         if post.number:
@@ -169,7 +171,9 @@ def seed(app, echo=click.echo) -> dict:
     for member in customers[:4]:
         services.follow_space(spaces["integrations"], member)
     events.demo_data_seeded.send(app, members=members, spaces=spaces)
-    echo(f"Demo community ready: {len(members)} members, {len(spaces)} spaces, {len(THREADS)} threads.")
+    echo(
+        f"Demo community ready: {len(members)} members, {len(spaces)} spaces, {len(THREADS)} threads."
+    )
     echo(f"Sign in as {ADMIN_EMAIL} (admin) or jordan@acme.example (customer), "
          f"password: {DEMO_PASSWORD}")  # fmt: skip
     return {"members": members, "spaces": spaces}

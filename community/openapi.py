@@ -62,7 +62,11 @@ ERROR_TEXT = {
 
 PAGING = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
 ]
 
 
@@ -98,9 +102,13 @@ PATHS = {
             "summary": "Exchange e-mail and password for a bearer token",
             "security": [],
             "requestBody": body(
-                {"email": {"type": "string"}, "password": {"type": "string"},
-                 "name": {"type": "string"}}, ["email", "password"],
-            ),  # fmt: skip
+                {
+                    "email": {"type": "string"},
+                    "password": {"type": "string"},
+                    "name": {"type": "string"},
+                },
+                ["email", "password"],
+            ),
             "responses": answer(
                 "The token (shown once)",
                 {"type": "object", "properties": {"token": {"type": "string"}}},
@@ -110,7 +118,10 @@ PATHS = {
         }
     },
     "/api/v1/me": {
-        "get": {"summary": "The caller", "responses": answer("The caller", ref("Me"), errors=(401,))}
+        "get": {
+            "summary": "The caller",
+            "responses": answer("The caller", ref("Me"), errors=(401,)),
+        }
     },
     "/api/v1/members/{member_id}": {
         "get": {
@@ -120,7 +131,10 @@ PATHS = {
         }
     },
     "/api/v1/spaces": {
-        "get": {"summary": "Spaces the caller may see", "responses": answer("Spaces", page_of("Space"))}
+        "get": {
+            "summary": "Spaces the caller may see",
+            "responses": answer("Spaces", page_of("Space")),
+        }
     },
     "/api/v1/spaces/{slug}": {
         "get": {
@@ -244,9 +258,15 @@ SCHEMAS = {
                 "properties": {
                     "code": {
                         "type": "string",
-                        "enum": ["not_found", "forbidden", "invalid", "conflict",
-                                 "rate_limited", "unauthorized"],
-                    },  # fmt: skip
+                        "enum": [
+                            "not_found",
+                            "forbidden",
+                            "invalid",
+                            "conflict",
+                            "rate_limited",
+                            "unauthorized",
+                        ],
+                    },
                     "message": {"type": "string"},
                     "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
@@ -354,7 +374,9 @@ SCHEMAS = {
 def document(server_url: str) -> dict:
     paths: dict = {}
     schemas: dict = {}
-    for part in current_app.extensions.get("parley_openapi", [{"paths": PATHS, "schemas": SCHEMAS}]):
+    for part in current_app.extensions.get(
+        "parley_openapi", [{"paths": PATHS, "schemas": SCHEMAS}]
+    ):
         paths.update(part["paths"])
         schemas.update(part["schemas"])
     return {

@@ -211,7 +211,7 @@ def change_password(member: Member, current, new) -> None:
     try:
         _hasher().verify(member.password_hash, current if isinstance(current, str) else "")
     except (VerificationError, InvalidHashError):
-        errors["current_password"] = "That is not your current password."
+        errors["current_password"] = "That is not your current password."  # noqa: S105
     new = _checked_password(new, "new_password", errors)
     _raise_if(errors)
     member.password_hash = _hasher().hash(new)
@@ -419,7 +419,9 @@ def update_space(space: Space, by: Member, **data) -> Space:
 
 def get_space(slug, viewer) -> Space:
     space = (
-        db.session.scalar(select(Space).where(Space.slug == slug)) if isinstance(slug, str) else None
+        db.session.scalar(select(Space).where(Space.slug == slug))
+        if isinstance(slug, str)
+        else None
     )
     if space is None or not access.can_view_space(viewer, space):
         raise NotFound("No such space.")
@@ -810,7 +812,9 @@ def page_of_post(post: Post, viewer) -> int:
 def record_view(thread: Thread, viewer_key: str) -> bool:
     """Counts a view once per member or browser session; True when it counted."""
     seen = db.session.scalar(
-        select(ThreadView.id).where(ThreadView.thread_id == thread.id, ThreadView.viewer == viewer_key)
+        select(ThreadView.id).where(
+            ThreadView.thread_id == thread.id, ThreadView.viewer == viewer_key
+        )
     )
     if seen:
         return False
@@ -913,14 +917,15 @@ def _notify_mentions(post, thread, author, handles: set[str]) -> list[Notificati
     ids.discard(author.id)
     # A mention never tells anyone about a thread they may not see.
     return [
-        _notify(m.id, "mention", author, thread, post)
-        for m in _members_who_can_see(thread, ids)
+        _notify(m.id, "mention", author, thread, post) for m in _members_who_can_see(thread, ids)
     ]
 
 
 def _notify_followers(post, thread, author, skip: set[int]) -> list[Notification]:
     ids = set(
-        db.session.scalars(select(ThreadFollow.member_id).where(ThreadFollow.thread_id == thread.id))
+        db.session.scalars(
+            select(ThreadFollow.member_id).where(ThreadFollow.thread_id == thread.id)
+        )
     )
     ids -= skip | {author.id}
     return [_notify(m.id, "reply", author, thread, post) for m in _members_who_can_see(thread, ids)]
@@ -928,7 +933,9 @@ def _notify_followers(post, thread, author, skip: set[int]) -> list[Notification
 
 def _notify_space_followers(thread, author, skip: set[int]) -> list[Notification]:
     ids = set(
-        db.session.scalars(select(SpaceFollow.member_id).where(SpaceFollow.space_id == thread.space_id))
+        db.session.scalars(
+            select(SpaceFollow.member_id).where(SpaceFollow.space_id == thread.space_id)
+        )
     )
     ids -= skip | {author.id}
     post = opening_post(thread)
@@ -968,7 +975,8 @@ def unread_count(member: Member) -> int:
 def mark_notifications_read(member: Member, ids=None) -> int:
     """Marks the given notifications (or all) read; returns the new unread count."""
     if ids is not None and (
-        not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        not isinstance(ids, list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
     ):
         raise Invalid("ids must be a list of notification ids.", fields={"ids": "Must be a list."})
     statement = update(Notification).where(
@@ -999,9 +1007,7 @@ class Activity:
 def member_activity(member: Member, viewer, limit: int = 10) -> Activity:
     """What a profile shows: only what the viewer may see."""
     visible_threads = select(Thread.id).where(access.visible_thread_filter(viewer))
-    threads_q = select(Thread).where(
-        Thread.author_id == member.id, Thread.id.in_(visible_threads)
-    )
+    threads_q = select(Thread).where(Thread.author_id == member.id, Thread.id.in_(visible_threads))
     answers_q = select(Post).where(
         Post.author_id == member.id,
         Post.number > 0,

@@ -182,7 +182,9 @@ def reply(thread_id):
         else:
             page = services.page_of_post(post, current_user)
             return redirect(
-                url_for("community.thread", thread_id=thread.id, page=page, _anchor=f"post-{post.id}")
+                url_for(
+                    "community.thread", thread_id=thread.id, page=page, _anchor=f"post-{post.id}"
+                )
             )
     replies = services.thread_replies(thread, current_user, page=_page())
     opening = services.opening_post(thread)
@@ -445,7 +447,6 @@ def admin_members():
 def admin_member_roles(member_id):
     _require_admin()
     member = services.get_member(member_id)
-    form = RolesForm()
     try:
         services.set_roles(member, request.form.getlist("roles"), by=current_user)
     except DomainError as error:

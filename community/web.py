@@ -93,7 +93,11 @@ def register(app: Flask) -> None:
         unread = 0
         if current_user.is_authenticated and request.endpoint != "static":
             unread = services.unread_count(current_user)
-        return {"unread_notifications": unread, "access": access, "site_name": app.config["SITE_NAME"]}
+        return {
+            "unread_notifications": unread,
+            "access": access,
+            "site_name": app.config["SITE_NAME"],
+        }
 
     app.add_template_filter(timeago, "timeago")
     app.add_template_filter(iso, "iso")

@@ -18,7 +18,7 @@ from community.app import create_app
 from community.config import TestConfig
 from community.extensions import db
 
-PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -36,11 +36,9 @@ def template_db(tmp_path_factory) -> Path:
 
 
 def _test_settings(instance: Path) -> dict:
-    return {
-        key: getattr(TestConfig, key)
-        for key in dir(TestConfig)
-        if key.isupper()
-    } | {"SEARCH_INDEX_DIR": str(instance / "search-index")}
+    return {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()} | {
+        "SEARCH_INDEX_DIR": str(instance / "search-index")
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +68,9 @@ def _isolated_environment(monkeypatch, tmp_path):
 def app(template_db, tmp_path):
     database = tmp_path / "parley.sqlite3"
     shutil.copyfile(template_db, database)
-    app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    app = create_app(
+        {**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -186,7 +186,9 @@ def token_for(client):
     """A bearer token from the real token endpoint."""
 
     def issue(member, password=PASSWORD):
-        response = client.post("/api/v1/auth/token", json={"email": member.email, "password": password})
+        response = client.post(
+            "/api/v1/auth/token", json={"email": member.email, "password": password}
+        )
         assert response.status_code == 201, response.get_json()
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
