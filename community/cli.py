@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from . import demo, services
@@ -51,6 +51,7 @@ def set_member_roles(email, roles):
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only when there are no members yet.")
 def demo_data(if_empty):
     """Load a believable demo community (members, spaces, threads, answers, kudos)."""
@@ -59,7 +60,10 @@ def demo_data(if_empty):
         return
     if services.find_member_by_email(demo.ADMIN_EMAIL) is not None:
         raise click.ClickException("Demo data is already loaded.")
-    demo.seed(current_app._get_current_object(), echo=click.echo)
+    app = current_app._get_current_object()
+    # Services build links (mentions), which needs a request context.
+    with app.test_request_context("/"):
+        demo.seed(app, echo=click.echo)
 
 
 def register(app: Flask) -> None:

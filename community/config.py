@@ -72,9 +72,10 @@ def finish(app):
     cfg = app.config
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         url = cfg.get("DATABASE_URL") or f"sqlite:///{instance / 'parley.sqlite3'}"
-        # Heroku-style URLs say postgres://; SQLAlchemy wants postgresql://
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://") :]
+        # Heroku-style postgres:// and plain postgresql:// both mean psycopg 3 here.
+        for scheme in ("postgres://", "postgresql://"):
+            if url.startswith(scheme):
+                url = "postgresql+psycopg://" + url[len(scheme) :]
         cfg["SQLALCHEMY_DATABASE_URI"] = url
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
