@@ -130,11 +130,17 @@ def _backdate(thread: Thread, days_ago: float, rng: random.Random) -> None:
         db.select(Post).where(Post.thread_id == thread.id).order_by(Post.number)
     )
     moment = start
+    posts_seen = []
     for post in posts:
+        posts_seen.append(post.id)
         if post.number:
             moment = moment + timedelta(hours=rng.uniform(0.5, 30))
         db.session.execute(update(Post).where(Post.id == post.id).values(created_at=moment))
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(last_post_at=moment))
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread.id)
+        .values(last_post_at=moment, view_count=rng.randint(12, 40) * (1 + len(posts_seen)))
+    )
     db.session.commit()
 
 

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -50,7 +51,7 @@ class TokenForm(FlaskForm):
 class ThreadForm(FlaskForm):
     kind = RadioField(
         "This is a",
-        choices=[("question", "Question"), ("discussion", "Discussion")],
+        choices=[SelectChoice("question", "Question"), SelectChoice("discussion", "Discussion")],
         default="question",
     )
     title = StringField("Title")
@@ -73,16 +74,22 @@ class SpaceForm(FlaskForm):
     slug = StringField("Address", description="Lower-case letters, digits and dashes.")
     description = TextAreaField("Description")
     position = IntegerField("Position", validators=[Optional()])
-    kind = SelectField("Kind", choices=[("forum", "Forum"), ("advisory", "Advisory")])
+    kind = SelectField(
+        "Kind", choices=[SelectChoice("forum", "Forum"), SelectChoice("advisory", "Advisory")]
+    )
     visibility = SelectField(
-        "Visibility", choices=[("public", "Public"), ("private", "Private (members only)")]
+        "Visibility",
+        choices=[
+            SelectChoice("public", "Public"),
+            SelectChoice("private", "Private (members only)"),
+        ],
     )
 
 
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(
         "Roles",
-        choices=[(r, r.replace("_", " ")) for r in ROLES if r != "member"],
+        choices=[SelectChoice(r, r.replace("_", " ")) for r in ROLES if r != "member"],
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )

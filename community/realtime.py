@@ -13,9 +13,9 @@ from flask import session
 from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
-from . import access, events, services
-from .extensions import db, socketio
-from .models import Thread
+from . import events, services
+from .errors import NotFound
+from .extensions import socketio
 
 
 def member_room(member_id: int) -> str:
@@ -42,8 +42,9 @@ def on_connect(auth=None):
 @socketio.on("join_thread")
 def on_join_thread(data):
     thread_id = data.get("thread_id") if isinstance(data, dict) else None
-    thread = db.session.get(Thread, thread_id) if isinstance(thread_id, int) else None
-    if thread is None or not access.can_view_thread(current_user, thread):
+    try:
+        thread = services.get_thread(thread_id, current_user)
+    except NotFound:
         return {"ok": False, "error": "not_found"}
     join_room(thread_room(thread.id))
     return {"ok": True}

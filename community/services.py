@@ -84,6 +84,18 @@ def _text(value, field: str, errors: dict, *, minimum: int = 1, maximum: int) ->
     return value
 
 
+# Ids and page numbers beyond what SQL integers hold are simply not found / empty.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 10**12
+
+
+def _by_id(model, value):
+    """The row with this id, or None for anything that cannot be one of its ids."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_ID:
+        return None
+    return db.session.get(model, value)
+
+
 def _raise_if(errors: dict) -> None:
     if errors:
         raise Invalid("Please correct the highlighted fields.", fields=errors)
@@ -287,7 +299,7 @@ def suspend_member(member: Member, until: datetime, by: Member, reason: str) -> 
 
 
 def get_member(member_id) -> Member:
-    member = db.session.get(Member, member_id) if isinstance(member_id, int) else None
+    member = _by_id(Member, member_id)
     if member is None:
         raise NotFound("No such member.")
     return member
@@ -315,7 +327,7 @@ def issue_api_token(member: Member, name) -> tuple[ApiToken, str]:
 
 
 def revoke_api_token(member: Member, token_id) -> None:
-    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) else None
+    token = _by_id(ApiToken, token_id)
     if token is None or token.member_id != member.id:
         raise NotFound("No such token.")
     if token.revoked_at is None:
@@ -649,7 +661,7 @@ def accept_answer(post: Post, by: Member) -> Thread:
     _commit()
     if replaced is not None:
         events.answer_unaccepted.send(replaced, thread=thread, by=by)
-    events.answer_accepted.send(post, thread=thread, by=by)
+    events.answer_accepted.send(post, thread=thread, by=by, replaced=replaced)
     _announce(notes)
     return thread
 
@@ -731,14 +743,14 @@ def kudos_given_among(post_ids: list[int], member) -> set[int]:
 
 
 def get_thread(thread_id, viewer) -> Thread:
-    thread = db.session.get(Thread, thread_id) if isinstance(thread_id, int) else None
+    thread = _by_id(Thread, thread_id)
     if not access.can_view_thread(viewer, thread):
         raise NotFound("No such thread.")
     return thread
 
 
 def get_post(post_id, viewer) -> Post:
-    post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
+    post = _by_id(Post, post_id)
     if not access.can_view_post(viewer, post):
         raise NotFound("No such post.")
     return post
@@ -766,7 +778,7 @@ def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, p
     query = query.options(joinedload(Thread.last_poster))
     return db.paginate(
         query,
-        page=page,
+        page=min(page, MAX_PAGE),
         per_page=per_page or _cfg("THREADS_PER_PAGE"),
         max_per_page=_cfg("API_MAX_PER_PAGE"),
         error_out=False,
@@ -789,7 +801,7 @@ def thread_replies(thread: Thread, viewer, page=1, per_page=None):
     )
     return db.paginate(
         query,
-        page=page,
+        page=min(page, MAX_PAGE),
         per_page=per_page or _cfg("POSTS_PER_PAGE"),
         max_per_page=_cfg("API_MAX_PER_PAGE"),
         error_out=False,
@@ -963,7 +975,11 @@ def list_notifications(member: Member, page=1, per_page=30, unread_only=False):
         query = query.where(Notification.read_at.is_(None))
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
     return db.paginate(
-        query, page=page, per_page=per_page, max_per_page=_cfg("API_MAX_PER_PAGE"), error_out=False
+        query,
+        page=min(page, MAX_PAGE),
+        per_page=per_page,
+        max_per_page=_cfg("API_MAX_PER_PAGE"),
+        error_out=False,
     )
 
 
@@ -1039,4 +1055,6 @@ def list_members(page=1, per_page=50, query_text: str | None = None):
         query = query.where(
             func.lower(Member.display_name).like(like) | Member.email_key.like(like)
         )
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
+    return db.paginate(
+        query, page=min(page, MAX_PAGE), per_page=per_page, max_per_page=100, error_out=False
+    )

@@ -70,11 +70,21 @@ def test_members_create_cli(app, runner):
         member = db.session.scalar(db.select(Member).where(Member.email_key == "op@example.com"))
         assert member.roles == {"member", "admin", "moderator"}
     again = runner.invoke(
-        args=["members", "create", "op@example.com", "--name", "X Y", "--password", "long enough pw"]
+        args=[
+            "members",
+            "create",
+            "op@example.com",
+            "--name",
+            "X Y",
+            "--password",
+            "long enough pw",
+        ]
     )
     assert again.exit_code != 0
     assert "already exists" in again.output
-    short = runner.invoke(args=["members", "create", "a@b.co", "--name", "Al", "--password", "short"])
+    short = runner.invoke(
+        args=["members", "create", "a@b.co", "--name", "Al", "--password", "short"]
+    )
     assert short.exit_code != 0
     assert "At least 10 characters" in short.output
     roles = runner.invoke(args=["members", "roles", "op@example.com", "sales"])
