@@ -95,6 +95,15 @@ def member_json(member, *, private: bool = False) -> dict:
     return data
 
 
+def member_ref(member) -> dict:
+    """A member mentioned inside another object (author, actor)."""
+    return {
+        "id": member.id,
+        "url": url_for("community.profile", member_id=member.id, _external=True),
+        "name": member.display_name,
+    }
+
+
 def space_json(space) -> dict:
     return {
         "id": space.id,
@@ -114,7 +123,7 @@ def post_json(post) -> dict:
         "url": url_for("community.post", post_id=post.id, _external=True),
         "thread_id": post.thread_id,
         "number": post.number,
-        "author": {"id": post.author.id, "name": post.author.display_name},
+        "author": member_ref(post.author),
         "body": post.body,
         "body_html": post.body_html,
         "created_at": iso(post.created_at),
@@ -132,7 +141,7 @@ def thread_json(thread) -> dict:
         "kind": thread.kind,
         "title": thread.title,
         "tags": thread.tag_names,
-        "author": {"id": thread.author.id, "name": thread.author.display_name},
+        "author": member_ref(thread.author),
         "created_at": iso(thread.created_at),
         "last_post_at": iso(thread.last_post_at),
         "replies": thread.reply_count,
@@ -150,8 +159,14 @@ def notification_json(note) -> dict:
         if note.post_id
         else None,
         "kind": note.kind,
-        "actor": {"id": note.actor.id, "name": note.actor.display_name} if note.actor else None,
-        "thread": {"id": note.thread.id, "title": note.thread.title} if note.thread else None,
+        "actor": member_ref(note.actor) if note.actor else None,
+        "thread": {
+            "id": note.thread.id,
+            "url": url_for("community.thread", thread_id=note.thread.id, _external=True),
+            "title": note.thread.title,
+        }
+        if note.thread
+        else None,
         "post_id": note.post_id,
         "created_at": iso(note.created_at),
         "read": note.read_at is not None,
@@ -326,9 +341,9 @@ def notifications():
 @api_bp.post("/notifications/read")
 def notifications_read():
     member = _signed_in()
-    data = request.get_json(silent=True)
-    ids = data.get("ids") if isinstance(data, dict) else None
-    unread = services.mark_notifications_read(member, ids)
+    # No body marks everything read; a body that is not a JSON object is refused.
+    data = _json_body() if request.get_data() else {}
+    unread = services.mark_notifications_read(member, data.get("ids"))
     return jsonify({"unread": unread})
 
 

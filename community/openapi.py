@@ -246,7 +246,14 @@ PATHS = {
     },
 }
 
-AUTHOR = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+AUTHOR = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "name": {"type": "string"},
+    },
+}
 STAMP = {"type": ["string", "null"], "format": "date-time"}
 
 SCHEMAS = {

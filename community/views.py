@@ -49,7 +49,10 @@ def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after signing in."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        # "//host" (and "////host", which Werkzeug's Location clean-up turns into
+        # "//host") leave the site; control characters cannot go in a header.
+        local = target.startswith("/") and not target.startswith("//") and target.isprintable()
+        if local and not parts.scheme and not parts.netloc and "\\" not in target:
             return target
     return url_for("community.index")
 

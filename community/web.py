@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
+from flask import Response as FlaskResponse
 from flask_login import current_user
 
 from . import access, services
@@ -71,21 +72,25 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
+class Response(FlaskResponse):
+    """Cookies set while serving HTTPS (directly or behind ProxyFix) are Secure, so
+    the session and remember-me cookies are never sent back over plain HTTP."""
+
+    def set_cookie(self, key, *args, **kwargs):
+        if has_request_context() and request.is_secure:
+            kwargs["secure"] = True
+        return super().set_cookie(key, *args, **kwargs)
+
+
 def register(app: Flask) -> None:
+    app.response_class = Response
+
     @app.after_request
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-            # Cookies set over HTTPS are never sent back over plain HTTP.
-            cookies = response.headers.getlist("Set-Cookie")
-            if cookies:
-                response.headers.remove("Set-Cookie")
-                for cookie in cookies:
-                    if "; secure" not in cookie.lower():
-                        cookie += "; Secure"
-                    response.headers.add("Set-Cookie", cookie)
         return response
 
     @app.context_processor

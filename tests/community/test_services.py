@@ -64,7 +64,7 @@ def suspend(member, moderator):
     services.suspend_member(member, utcnow() + timedelta(days=3), moderator, "Cooling off.")
 
 
-# ---- events -------------------------------------------------------------------------
+# ---- events ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -129,7 +129,7 @@ def assert_committed(event: Received, obj, **values):
         assert row[key] == value, (event.name, key)
 
 
-# ---- registration and sign-in -------------------------------------------------------
+# ---- registration and sign-in ----------------------------------------------------------------
 
 
 def test_register_stores_the_member_with_an_argon2id_hash(received):
@@ -316,7 +316,7 @@ def test_update_profile_refuses_bad_fields(make_member, name, bio, field):
     assert sam.bio == ""
 
 
-# ---- roles ----------------------------------------------------------------------------
+# ---- roles -----------------------------------------------------------------------------------
 
 
 def test_admin_sets_roles(admin, make_member, received):
@@ -371,7 +371,7 @@ def test_set_roles_refuses_unknown_roles(admin, make_member, roles):
     assert sam.roles == {"member"}
 
 
-# ---- API tokens -------------------------------------------------------------------------
+# ---- API tokens ------------------------------------------------------------------------------
 
 
 def test_api_token_is_shown_once_and_stored_as_a_digest(make_member):
@@ -439,7 +439,7 @@ def test_members_cannot_revoke_each_others_tokens(make_member):
     assert services.member_for_token(plaintext) == sam
 
 
-# ---- spaces -------------------------------------------------------------------------------
+# ---- spaces ----------------------------------------------------------------------------------
 
 
 def test_admin_creates_a_space(admin, received):
@@ -655,7 +655,7 @@ def test_suspension_in_the_past_no_longer_counts(space, make_member):
     assert services.create_thread(space, sam, "question", "I am back", "Hello again")
 
 
-# ---- replies ----------------------------------------------------------------------------------
+# ---- replies ---------------------------------------------------------------------------------
 
 
 def test_replies_are_numbered_and_counted(make_thread, make_member, received):
@@ -720,7 +720,7 @@ def test_suspended_members_cannot_reply(make_thread, make_member, moderator):
     assert thread.reply_count == 0
 
 
-# ---- editing -----------------------------------------------------------------------------------
+# ---- editing ---------------------------------------------------------------------------------
 
 
 def test_author_edits_a_reply(make_thread, make_reply, make_member, received):
@@ -749,7 +749,9 @@ def test_opening_post_edit_changes_title_and_tags(make_thread, received):
     post = services.opening_post(thread)
     received.clear()
 
-    services.edit_post(post, thread.author, "Now it is smoking", title="Printer smoking", tags=["Hot"])
+    services.edit_post(
+        post, thread.author, "Now it is smoking", title="Printer smoking", tags=["Hot"]
+    )
 
     assert thread.title == "Printer smoking"
     assert thread.tag_names == ["hot"]
@@ -802,7 +804,7 @@ def test_suspended_authors_cannot_edit(make_thread, moderator):
         services.edit_post(services.opening_post(thread), thread.author, "Sneaky")
 
 
-# ---- accepted answers ---------------------------------------------------------------------------
+# ---- accepted answers ------------------------------------------------------------------------
 
 
 def test_asker_accepts_a_reply(make_thread, make_reply, make_member, received):
@@ -917,7 +919,7 @@ def test_asker_accepting_their_own_reply_is_not_notified(make_thread, make_reply
     assert notes_for(thread.author, "accepted") == []
 
 
-# ---- kudos --------------------------------------------------------------------------------------
+# ---- kudos -----------------------------------------------------------------------------------
 
 
 def test_kudos_once_per_member(make_thread, make_reply, make_member, received):
@@ -986,7 +988,7 @@ def test_suspended_members_give_no_kudos(make_thread, make_reply, make_member, m
     assert answer.kudos_count == 0
 
 
-# ---- follows and notifications -------------------------------------------------------------------
+# ---- follows and notifications ---------------------------------------------------------------
 
 
 def test_following_a_thread(make_thread, make_member):
@@ -1061,7 +1063,9 @@ def test_mentions_notify_the_member_once(make_thread, make_member):
 
 def test_mentions_in_a_new_thread_and_in_an_edit(space, make_member):
     asker, expert, late = make_member("Asker"), make_member("Expert"), make_member("Late")
-    thread = services.create_thread(space, asker, "question", "Calling experts", f"@{expert.handle}?")
+    thread = services.create_thread(
+        space, asker, "question", "Calling experts", f"@{expert.handle}?"
+    )
     assert [n.kind for n in notes_for(expert)] == ["mention"]
 
     post = services.opening_post(thread)
@@ -1151,7 +1155,7 @@ def test_no_notifications_about_a_private_space_for_outsiders(admin, make_member
     assert services.list_notifications(colleague).items == []
 
 
-# ---- views and lists -------------------------------------------------------------------------------
+# ---- views and lists -------------------------------------------------------------------------
 
 
 def test_views_count_once_per_viewer(make_thread):
