@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import bp, services
+from . import access, bp, services
 from .errors import DomainError, Invalid, NotFound
 from .extensions import limiter
 from .forms import (
@@ -152,12 +152,16 @@ def new_thread(slug):
 @bp.get("/t/<int:thread_id>")
 def thread(thread_id):
     thread = services.get_thread(thread_id, current_user)
-    replies = services.thread_replies(thread, current_user, page=_page())
+    services.record_view(thread, viewer_key())
+    return _thread_page(thread, ReplyForm(), page=_page())
+
+
+def _thread_page(thread, form: ReplyForm, page: int, status: int = 200):
+    replies = services.thread_replies(thread, current_user, page=page)
     opening = services.opening_post(thread)
     accepted = thread.accepted_post
-    if accepted is not None and not services.access.can_view_post(current_user, accepted):
+    if accepted is not None and not access.can_view_post(current_user, accepted):
         accepted = None
-    services.record_view(thread, viewer_key())
     shown = [opening, *replies.items] + ([accepted] if accepted else [])
     return render_template(
         "community/thread.html",
@@ -167,8 +171,8 @@ def thread(thread_id):
         replies=replies,
         kudos_given=services.kudos_given_among([p.id for p in shown], current_user),
         following=services.is_following_thread(thread, current_user),
-        form=ReplyForm(),
-    )
+        form=form,
+    ), status
 
 
 @bp.post("/t/<int:thread_id>/reply")
@@ -189,18 +193,9 @@ def reply(thread_id):
                     "community.thread", thread_id=thread.id, page=page, _anchor=f"post-{post.id}"
                 )
             )
-    replies = services.thread_replies(thread, current_user, page=_page())
-    opening = services.opening_post(thread)
-    return render_template(
-        "community/thread.html",
-        thread=thread,
-        opening=opening,
-        accepted=thread.accepted_post,
-        replies=replies,
-        kudos_given=set(),
-        following=services.is_following_thread(thread, current_user),
-        form=form,
-    ), 422
+    # Back to the last page, where the reply box is, with the form's errors.
+    last_page = max(1, -(-thread.reply_count // current_app.config["POSTS_PER_PAGE"]))
+    return _thread_page(thread, form, page=last_page, status=422)
 
 
 @bp.post("/t/<int:thread_id>/follow")
@@ -241,7 +236,7 @@ def post_fragment(post_id):
 @login_required
 def edit_post(post_id):
     post = services.get_post(post_id, current_user)
-    if not services.access.can_edit_post(current_user, post):
+    if not access.can_edit_post(current_user, post):
         abort(403)
     form = EditPostForm()
     if request.method == "GET":
