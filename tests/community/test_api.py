@@ -919,7 +919,7 @@ def test_session_writes_need_the_csrf_token(csrf_app):
         response = browser.post("/api/v1/threads", json=NEW_THREAD, headers=headers)
         error = assert_error(response, 403, "forbidden")
         assert "CSRF" in error["message"]
-    response = browser.post(f"/api/v1/posts/{1}/kudos")
+    response = browser.post("/api/v1/posts/1/kudos")
     assert_error(response, 403, "forbidden")
 
     raw = "a-raw-csrf-token-kept-in-the-session"
@@ -946,3 +946,12 @@ def test_bearer_writes_need_no_csrf_token(csrf_app):
     )
     assert response.status_code == 201
     assert api.post("/api/v1/notifications/read", headers=headers).status_code == 200
+
+
+def test_a_bearer_header_overrides_the_browser_session(client, login, make_member):
+    member = make_member("Cookie Carla")
+    login(member)
+    assert client.get("/api/v1/me").status_code == 200
+    bogus = client.get("/api/v1/me", headers={"Authorization": "Bearer prl_not-a-real-token"})
+    assert bogus.status_code == 401
+    assert bogus.get_json()["error"]["code"] == "unauthorized"
