@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -52,6 +54,9 @@ class Member(UserMixin, db.Model):
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Customer attributes, from the CRM (or set by an admin until it is connected).
+    customer_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    segment: Mapped[str | None] = mapped_column(String(60))
 
     role_rows: Mapped[list[MemberRole]] = relationship(
         back_populates="member", cascade="all, delete-orphan", lazy="selectin"
@@ -214,6 +219,9 @@ class Thread(db.Model):
     )
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the thread is the discussion of something shown elsewhere (an
+    # idea's comments): its page lives there and forum lists leave it out.
+    embed_url: Mapped[str | None] = mapped_column(String(300))
 
     space: Mapped[Space] = relationship(lazy="joined")
     author: Mapped[Member] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -334,8 +342,35 @@ class Notification(db.Model):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("community_post.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Notifications about things other domains own (an idea's status, say) carry
+    # their own summary and link, and the space whose access policy guards them.
+    space_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_space.id", ondelete="CASCADE")
+    )
+    summary: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(300))
 
     member: Mapped[Member] = relationship(foreign_keys=[member_id])
     actor: Mapped[Member | None] = relationship(foreign_keys=[actor_id], lazy="joined")
     thread: Mapped[Thread | None] = relationship(lazy="joined")
     post: Mapped[Post | None] = relationship()
+
+
+class EmailOutbox(db.Model):
+    """E-mail to send, written in the same transaction as its cause and delivered
+    later, at least once, by the mail worker (nothing is lost if it is down)."""
+
+    __tablename__ = "community_email_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("community_member.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    member: Mapped[Member] = relationship()

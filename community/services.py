@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,6 +31,7 @@ from .models import (
     SPACE_VISIBILITIES,
     THREAD_KINDS,
     ApiToken,
+    EmailOutbox,
     Kudos,
     Member,
     MemberRole,
@@ -70,13 +72,14 @@ def _hasher() -> PasswordHasher:
     )
 
 
-def _text(value, field: str, errors: dict, *, minimum: int = 1, maximum: int) -> str:
+def checked_text(value, field: str, errors: dict, *, minimum: int = 1, maximum: int) -> str:
+    """Stripped text within the length limits; records a field error otherwise."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[field] = "Must be text."
         return ""
-    value = value.strip()
+    value = value.replace("\x00", "").strip()  # NUL has no place in text (PostgreSQL refuses it)
     if len(value) < minimum:
         errors[field] = "Required." if minimum <= 1 else f"At least {minimum} characters."
     elif len(value) > maximum:
@@ -96,7 +99,7 @@ def _by_id(model, value):
     return db.session.get(model, value)
 
 
-def _raise_if(errors: dict) -> None:
+def raise_if_invalid(errors: dict) -> None:
     if errors:
         raise Invalid("Please correct the highlighted fields.", fields=errors)
 
@@ -161,13 +164,15 @@ def _checked_password(value, field: str, errors: dict) -> str:
 def register_member(email, display_name, password) -> Member:
     errors: dict = {}
     email = _checked_email(email, errors)
-    display_name = _text(display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX)
+    display_name = checked_text(
+        display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX
+    )
     password = _checked_password(password, "password", errors)
     if email and "email" not in errors:
         exists = db.session.scalar(select(Member.id).where(Member.email_key == email.lower()))
         if exists:
             errors["email"] = "An account with this e-mail address already exists."
-    _raise_if(errors)
+    raise_if_invalid(errors)
     member = Member(
         email=email,
         email_key=email.lower(),
@@ -225,7 +230,7 @@ def change_password(member: Member, current, new) -> None:
     except (VerificationError, InvalidHashError):
         errors["current_password"] = "That is not your current password."  # noqa: S105
     new = _checked_password(new, "new_password", errors)
-    _raise_if(errors)
+    raise_if_invalid(errors)
     member.password_hash = _hasher().hash(new)
     member.session_epoch += 1
     db.session.commit()
@@ -239,9 +244,11 @@ def end_session(member: Member, session_key: str | None) -> None:
 
 def update_profile(member: Member, display_name, bio) -> Member:
     errors: dict = {}
-    display_name = _text(display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX)
-    bio = _text(bio, "bio", errors, minimum=0, maximum=BIO_MAX)
-    _raise_if(errors)
+    display_name = checked_text(
+        display_name, "display_name", errors, minimum=2, maximum=DISPLAY_NAME_MAX
+    )
+    bio = checked_text(bio, "bio", errors, minimum=0, maximum=BIO_MAX)
+    raise_if_invalid(errors)
     changed = set()
     if display_name != member.display_name:
         member.display_name = display_name
@@ -288,13 +295,36 @@ def suspend_member(member: Member, until: datetime, by: Member, reason: str) -> 
     """Suspended members can read but not post, vote, flag or give kudos."""
     access.require(access.is_moderator(by), message="Only moderators suspend members.")
     errors: dict = {}
-    reason = _text(reason, "reason", errors, maximum=500)
+    reason = checked_text(reason, "reason", errors, maximum=500)
     if not isinstance(until, datetime) or until <= utcnow():
         errors["until"] = "Must be a date in the future."
-    _raise_if(errors)
+    raise_if_invalid(errors)
     member.suspended_until = until
     db.session.commit()
     events.member_suspended.send(member, until=until, by=by, reason=reason)
+    return member
+
+
+def set_customer_attributes(member: Member, customer_value, segment, by: Member | None) -> Member:
+    """Customer value and segment, from the CRM bridge (by=None) or an admin."""
+    if by is not None:
+        access.require(access.can_manage_spaces(by), message="Only admins set customer data.")
+    errors: dict = {}
+    value = None
+    if customer_value not in (None, ""):
+        try:
+            value = Decimal(str(customer_value).replace(",", "").strip())
+        except (InvalidOperation, ValueError):
+            errors["customer_value"] = "Must be an amount, such as 12000 or 12000.50."
+        else:
+            if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+                errors["customer_value"] = "Must be between 0 and 999,999,999,999."
+    segment = checked_text(segment, "segment", errors, minimum=0, maximum=60) or None
+    raise_if_invalid(errors)
+    member.customer_value = value.quantize(Decimal("0.01")) if value is not None else None
+    member.segment = segment
+    db.session.commit()
+    events.member_updated.send(member, changed={"customer_value", "segment"})
     return member
 
 
@@ -315,8 +345,8 @@ def find_member_by_email(email: str) -> Member | None:
 def issue_api_token(member: Member, name) -> tuple[ApiToken, str]:
     """Returns the token row and its plaintext, which is shown once and never stored."""
     errors: dict = {}
-    name = _text(name or "API token", "name", errors, maximum=80)
-    _raise_if(errors)
+    name = checked_text(name or "API token", "name", errors, maximum=80)
+    raise_if_invalid(errors)
     plaintext = "prl_" + secrets.token_urlsafe(32)
     token = ApiToken(
         member_id=member.id, name=name, digest=ApiToken.digest_of(plaintext), prefix=plaintext[:10]
@@ -367,7 +397,7 @@ def api_tokens(member: Member) -> list[ApiToken]:
 def _space_fields(data: dict, errors: dict, *, creating: bool) -> dict:
     fields = {}
     if creating or "name" in data:
-        fields["name"] = _text(data.get("name"), "name", errors, minimum=2, maximum=80)
+        fields["name"] = checked_text(data.get("name"), "name", errors, minimum=2, maximum=80)
     if creating or "slug" in data:
         slug = data.get("slug")
         if not isinstance(slug, str) or not SLUG.match(slug.strip()):
@@ -375,7 +405,7 @@ def _space_fields(data: dict, errors: dict, *, creating: bool) -> dict:
         else:
             fields["slug"] = slug.strip()
     if creating or "description" in data:
-        fields["description"] = _text(
+        fields["description"] = checked_text(
             data.get("description"), "description", errors, minimum=0, maximum=2000
         )
     if "position" in data:
@@ -405,7 +435,7 @@ def create_space(by: Member, **data) -> Space:
     fields = _space_fields(data, errors, creating=True)
     if "slug" in fields and db.session.scalar(select(Space.id).where(Space.slug == fields["slug"])):
         errors["slug"] = "A space with this address already exists."
-    _raise_if(errors)
+    raise_if_invalid(errors)
     if "position" not in fields:
         fields["position"] = (db.session.scalar(select(func.max(Space.position))) or 0) + 1
     space = Space(**fields)
@@ -422,7 +452,7 @@ def update_space(space: Space, by: Member, **data) -> Space:
     access.require(access.can_manage_spaces(by), message="Only admins edit spaces.")
     errors: dict = {}
     fields = _space_fields({k: v for k, v in data.items() if k != "slug"}, errors, creating=False)
-    _raise_if(errors)
+    raise_if_invalid(errors)
     for key, value in fields.items():
         setattr(space, key, value)
     _commit()
@@ -450,7 +480,11 @@ class SpaceSummary:
 
 def space_summaries(viewer) -> list[SpaceSummary]:
     """Visible spaces with counts of what the viewer can see, in one query."""
-    counted = and_(Thread.space_id == Space.id, access.visible_thread_filter(viewer))
+    counted = and_(
+        Thread.space_id == Space.id,
+        Thread.embed_url.is_(None),
+        access.visible_thread_filter(viewer),
+    )
     rows = db.session.execute(
         select(
             Space,
@@ -482,7 +516,7 @@ def list_spaces(viewer) -> list[Space]:
 THREAD_SORTS = ("latest", "new", "unanswered", "solved")
 
 
-def _clean_tags(tags, errors: dict) -> list[str]:
+def checked_tags(tags, errors: dict) -> list[str]:
     if tags is None:
         return []
     if isinstance(tags, str):
@@ -519,11 +553,13 @@ def _tag_rows(names: list[str]) -> list[Tag]:
 
 
 def _title(value, errors: dict) -> str:
-    return _text(value, "title", errors, minimum=_cfg("TITLE_MIN"), maximum=_cfg("TITLE_MAX"))
+    return checked_text(
+        value, "title", errors, minimum=_cfg("TITLE_MIN"), maximum=_cfg("TITLE_MAX")
+    )
 
 
 def _body(value, errors: dict) -> str:
-    return _text(value, "body", errors, maximum=_cfg("BODY_MAX"))
+    return checked_text(value, "body", errors, maximum=_cfg("BODY_MAX"))
 
 
 def create_thread(space: Space, author: Member, kind, title, body, tags=None) -> Thread:
@@ -534,8 +570,8 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
         errors["kind"] = "Choose question or discussion."
     title = _title(title, errors)
     body = _body(body, errors)
-    tag_names = _clean_tags(tags, errors)
-    _raise_if(errors)
+    tag_names = checked_tags(tags, errors)
+    raise_if_invalid(errors)
     now = utcnow()
     thread = Thread(
         space_id=space.id,
@@ -572,13 +608,53 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
     return thread
 
 
+def start_attached_discussion(space: Space, author: Member, title, embed_url: str) -> Thread:
+    """A discussion thread for something shown elsewhere (an idea's comments): it
+    has every forum feature, but forum lists leave it out and its page is
+    ``embed_url``. Added to the caller's transaction (flushed, not committed)."""
+    now = utcnow()
+    thread = Thread(
+        space_id=space.id,
+        author_id=author.id,
+        kind="discussion",
+        title=title,
+        created_at=now,
+        last_post_at=now,
+        last_poster_id=author.id,
+        last_number=0,
+        reply_count=0,
+        view_count=0,
+        embed_url=embed_url,
+    )
+    thread.space = space
+    db.session.add(thread)
+    db.session.flush()
+    body = f"Comments on “{title}”."
+    db.session.add(
+        Post(
+            thread_id=thread.id, author_id=author.id, number=0, body=body,
+            body_html=markup.render(body), created_at=now,
+        )
+    )  # fmt: skip
+    db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
+    db.session.flush()
+    return thread
+
+
+def attach_discussion_elsewhere(thread: Thread, embed_url: str, title: str | None = None) -> None:
+    """Point an attached discussion at its new home (merged ideas keep their comments)."""
+    thread.embed_url = embed_url
+    if title:
+        thread.title = title
+
+
 def reply(thread: Thread, author: Member, body) -> Post:
     access.require_visible(author, thread)
     if not access.can_reply(author, thread):
         raise NotAllowed("This thread is locked." if thread.is_locked else "You cannot reply.")
     errors: dict = {}
     body = _body(body, errors)
-    _raise_if(errors)
+    raise_if_invalid(errors)
     now = utcnow()
     # One atomic statement hands out the post number and bumps the counters, so
     # concurrent replies never collide.
@@ -622,8 +698,8 @@ def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
     errors: dict = {}
     body = _body(body, errors)
     new_title = _title(title, errors) if post.is_opening and title is not None else None
-    tag_names = _clean_tags(tags, errors) if post.is_opening and tags is not None else None
-    _raise_if(errors)
+    tag_names = checked_tags(tags, errors) if post.is_opening and tags is not None else None
+    raise_if_invalid(errors)
     before = {"body": post.body, "title": thread.title, "tags": thread.tag_names}
     old_mentions = markup.mentioned_handles(post.body)
     post.body = body
@@ -760,7 +836,7 @@ def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, p
     """A page of threads the viewer may see, newest activity first by default."""
     if sort not in THREAD_SORTS:
         raise Invalid(f"Sort by one of: {', '.join(THREAD_SORTS)}.", fields={"sort": "Unknown."})
-    query = select(Thread).where(access.visible_thread_filter(viewer))
+    query = select(Thread).where(access.visible_thread_filter(viewer), Thread.embed_url.is_(None))
     if space is not None:
         query = query.where(Thread.space_id == space.id)
     if sort == "latest":
@@ -962,11 +1038,57 @@ def _announce(notes: list[Notification]) -> None:
 
 
 def _visible_notifications(member: Member):
+    visible_threads = select(Thread.id).where(access.visible_thread_filter(member))
     return select(Notification).where(
         Notification.member_id == member.id,
-        Notification.thread_id.is_(None)
-        | Notification.thread_id.in_(select(Thread.id).where(access.visible_thread_filter(member))),
+        Notification.thread_id.is_(None) | Notification.thread_id.in_(visible_threads),
+        Notification.space_id.is_(None)
+        | Notification.space_id.in_(access.visible_space_ids(member)),
     )
+
+
+def queue_notifications(
+    member_ids: Iterable[int],
+    kind: str,
+    *,
+    actor: Member | None,
+    space: Space,
+    summary: str,
+    url: str,
+    email_subject: str | None = None,
+    email_body: str | None = None,
+) -> list[Notification]:
+    """Notifications (and their e-mails, as outbox rows) about something another
+    domain owns, for the members who may see its space. Added to the caller's
+    transaction: the caller commits, then calls ``announce``."""
+    wanted = set(member_ids) - ({actor.id} if actor else set())
+    if not wanted:
+        return []
+    members = db.session.scalars(select(Member).where(Member.id.in_(wanted)))
+    notes = []
+    for member in members:
+        if not access.can_view_space(member, space):
+            continue
+        note = Notification(
+            member_id=member.id,
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            space_id=space.id,
+            summary=summary[:300],
+            url=url[:300],
+        )
+        db.session.add(note)
+        notes.append(note)
+        if email_subject:
+            db.session.add(
+                EmailOutbox(member_id=member.id, subject=email_subject[:200], body=email_body or "")
+            )
+    return notes
+
+
+def announce(notes: list[Notification]) -> None:
+    """After commit: tell live badges about new notifications."""
+    _announce(notes)
 
 
 def list_notifications(member: Member, page=1, per_page=30, unread_only=False):
@@ -1022,7 +1144,9 @@ class Activity:
 
 def member_activity(member: Member, viewer, limit: int = 10) -> Activity:
     """What a profile shows: only what the viewer may see."""
-    visible_threads = select(Thread.id).where(access.visible_thread_filter(viewer))
+    visible_threads = select(Thread.id).where(
+        access.visible_thread_filter(viewer), Thread.embed_url.is_(None)
+    )
     threads_q = select(Thread).where(Thread.author_id == member.id, Thread.id.in_(visible_threads))
     answers_q = select(Post).where(
         Post.author_id == member.id,
