@@ -6,9 +6,8 @@ Create Date: 2026-11-23 11:07:04.387749
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c0ffee000002"
