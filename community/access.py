@@ -70,6 +70,12 @@ def can_post_in(member, space: Space) -> bool:
     return member is not None and not member.is_suspended and can_view_space(member, space)
 
 
+def can_review_ideas(member) -> bool:
+    """Product managers (and admins) set idea statuses, merge ideas and see demand by value."""
+    member = _member(member)
+    return member is not None and member.has_role("product_manager", "admin")
+
+
 def can_manage_spaces(member) -> bool:
     member = _member(member)
     return member is not None and member.is_admin

@@ -35,20 +35,20 @@ def _limit(name: str):
     return limiter.limit(lambda: current_app.config[name])
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise Invalid("Send a JSON object with Content-Type: application/json.")
     return data
 
 
-def _signed_in():
+def signed_in():
     if not current_user.is_authenticated:
         raise Unauthorized("Sign in or send an API token.")
     return current_user._get_current_object()
 
 
-def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
+def int_arg(name: str, default: int, maximum: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -63,12 +63,12 @@ def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
     return min(value, maximum) if maximum else value
 
 
-def _paging(default_per_page: int) -> tuple[int, int]:
+def paging(default_per_page: int) -> tuple[int, int]:
     maximum = current_app.config["API_MAX_PER_PAGE"]
-    return _int_arg("page", 1), _int_arg("per_page", default_per_page, maximum)
+    return int_arg("page", 1), int_arg("per_page", default_per_page, maximum)
 
 
-def _list(pagination, serialize) -> dict:
+def list_body(pagination, serialize) -> dict:
     return {
         "items": [serialize(item) for item in pagination.items],
         "page": pagination.page,
@@ -152,13 +152,21 @@ def thread_json(thread) -> dict:
     }
 
 
+def notification_url(note, external: bool = False) -> str | None:
+    """Where a notification leads: the post it is about, or the page another domain gave."""
+    if note.post_id:
+        return url_for("community.post", post_id=note.post_id, _external=external)
+    if note.url:
+        return request.host_url.rstrip("/") + note.url if external else note.url
+    return None
+
+
 def notification_json(note) -> dict:
     return {
         "id": note.id,
-        "url": url_for("community.post", post_id=note.post_id, _external=True)
-        if note.post_id
-        else None,
+        "url": notification_url(note, external=True),
         "kind": note.kind,
+        "summary": note.summary,
         "actor": member_ref(note.actor) if note.actor else None,
         "thread": {
             "id": note.thread.id,
@@ -179,7 +187,7 @@ def notification_json(note) -> dict:
 @api_bp.post("/auth/token")
 @_limit("RATELIMIT_TOKEN")
 def issue_token():
-    data = _json_body()
+    data = json_body()
     try:
         member = services.authenticate(data.get("email"), data.get("password"))
     except Invalid as error:
@@ -191,7 +199,7 @@ def issue_token():
 
 @api_bp.get("/me")
 def me():
-    member = _signed_in()
+    member = signed_in()
     data = member_json(member, private=True)
     data["unread_notifications"] = services.unread_count(member)
     return jsonify(data)
@@ -232,27 +240,27 @@ def space(slug):
 @api_bp.get("/spaces/<slug>/threads")
 def space_threads(slug):
     space = services.get_space(slug, current_user)
-    page, per_page = _paging(current_app.config["THREADS_PER_PAGE"])
+    page, per_page = paging(current_app.config["THREADS_PER_PAGE"])
     sort = request.args.get("sort", "latest")
     threads = services.list_threads(
         current_user, space=space, sort=sort, page=page, per_page=per_page
     )
-    return jsonify(_list(threads, thread_json))
+    return jsonify(list_body(threads, thread_json))
 
 
 @api_bp.get("/threads")
 def threads():
-    page, per_page = _paging(current_app.config["THREADS_PER_PAGE"])
+    page, per_page = paging(current_app.config["THREADS_PER_PAGE"])
     sort = request.args.get("sort", "latest")
     result = services.list_threads(current_user, sort=sort, page=page, per_page=per_page)
-    return jsonify(_list(result, thread_json))
+    return jsonify(list_body(result, thread_json))
 
 
 @api_bp.post("/threads")
 @_limit("RATELIMIT_POSTING")
 def create_thread():
-    member = _signed_in()
-    data = _json_body()
+    member = signed_in()
+    data = json_body()
     slug = data.get("space")
     if not isinstance(slug, str) or not slug:
         raise Invalid("Say which space.", fields={"space": "Required."})
@@ -262,7 +270,7 @@ def create_thread():
         data.get("tags", []),
     )  # fmt: skip
     body = thread_json(thread)
-    body["posts"] = _list(services.thread_replies(thread, member), post_json)
+    body["posts"] = list_body(services.thread_replies(thread, member), post_json)
     body["opening_post"] = post_json(services.opening_post(thread))
     return jsonify(body), 201, {"Location": body["url"]}
 
@@ -270,10 +278,10 @@ def create_thread():
 @api_bp.get("/threads/<int:thread_id>")
 def thread(thread_id):
     thread = services.get_thread(thread_id, current_user)
-    page, per_page = _paging(current_app.config["POSTS_PER_PAGE"])
+    page, per_page = paging(current_app.config["POSTS_PER_PAGE"])
     body = thread_json(thread)
     body["opening_post"] = post_json(services.opening_post(thread))
-    body["posts"] = _list(
+    body["posts"] = list_body(
         services.thread_replies(thread, current_user, page=page, per_page=per_page), post_json
     )
     return jsonify(body)
@@ -282,9 +290,9 @@ def thread(thread_id):
 @api_bp.post("/threads/<int:thread_id>/posts")
 @_limit("RATELIMIT_POSTING")
 def create_post(thread_id):
-    member = _signed_in()
+    member = signed_in()
     thread = services.get_thread(thread_id, member)
-    data = _json_body()
+    data = json_body()
     post = services.reply(thread, member, data.get("body"))
     return jsonify(post_json(post)), 201
 
@@ -296,7 +304,7 @@ def post(post_id):
 
 @api_bp.post("/posts/<int:post_id>/accept")
 def accept(post_id):
-    member = _signed_in()
+    member = signed_in()
     post = services.get_post(post_id, member)
     thread = services.accept_answer(post, member)
     return jsonify(thread_json(thread))
@@ -304,7 +312,7 @@ def accept(post_id):
 
 @api_bp.delete("/posts/<int:post_id>/accept")
 def unaccept(post_id):
-    member = _signed_in()
+    member = signed_in()
     post = services.get_post(post_id, member)
     thread = services.unaccept_answer(post, member)
     return jsonify(thread_json(thread))
@@ -312,14 +320,14 @@ def unaccept(post_id):
 
 @api_bp.post("/posts/<int:post_id>/kudos")
 def give_kudos(post_id):
-    member = _signed_in()
+    member = signed_in()
     post = services.give_kudos(services.get_post(post_id, member), member)
     return jsonify({"post_id": post.id, "kudos": post.kudos_count, "given": True})
 
 
 @api_bp.delete("/posts/<int:post_id>/kudos")
 def withdraw_kudos(post_id):
-    member = _signed_in()
+    member = signed_in()
     post = services.withdraw_kudos(services.get_post(post_id, member), member)
     return jsonify({"post_id": post.id, "kudos": post.kudos_count, "given": False})
 
@@ -329,20 +337,20 @@ def withdraw_kudos(post_id):
 
 @api_bp.get("/notifications")
 def notifications():
-    member = _signed_in()
-    page, per_page = _paging(30)
+    member = signed_in()
+    page, per_page = paging(30)
     unread_only = request.args.get("unread") in ("1", "true")
     notes = services.list_notifications(member, page, per_page, unread_only=unread_only)
-    body = _list(notes, notification_json)
+    body = list_body(notes, notification_json)
     body["unread"] = services.unread_count(member)
     return jsonify(body)
 
 
 @api_bp.post("/notifications/read")
 def notifications_read():
-    member = _signed_in()
+    member = signed_in()
     # No body marks everything read; a body that is not a JSON object is refused.
-    data = _json_body() if request.get_data() else {}
+    data = json_body() if request.get_data() else {}
     unread = services.mark_notifications_read(member, data.get("ids"))
     return jsonify({"unread": unread})
 

@@ -14,6 +14,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Importing realtime registers its Socket.IO handlers on `socketio` before any
 # init_app; importing api and views attaches their routes to the blueprints.
+import ideas
+import ideas.api
+import ideas.cli
+import ideas.demo
+import ideas.openapi
+import ideas.realtime
+import ideas.views
+
 from . import api, api_bp, auth, bp, cli, errors, openapi, realtime, views, web  # noqa: F401
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
@@ -66,15 +74,23 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    app.extensions["parley_openapi"] = [{"paths": openapi.PATHS, "schemas": openapi.SCHEMAS}]
+    app.register_blueprint(ideas.bp)
+    app.register_blueprint(ideas.api_bp)
+    app.extensions["parley_openapi"] = [
+        {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
+        {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
+    ]
 
 
 def _connect_subscribers() -> None:
     realtime.connect_subscribers()
+    ideas.realtime.connect_subscribers()
+    ideas.demo.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
     cli.register(app)
+    ideas.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

@@ -66,6 +66,34 @@ notification_created = _events.signal(
     "notification_created",
     doc="A notification was stored for a member. sender: Notification.",
 )
+idea_submitted = _events.signal(
+    "idea_submitted",
+    doc="A member submitted an idea (their own vote is counted with it). sender: Idea; by: Member.",
+)
+idea_voted = _events.signal(
+    "idea_voted",
+    doc="A member voted for an idea, or changed the importance of their vote. sender: Vote; "
+    "idea: Idea; by: Member; changed: True when only the importance changed.",
+)
+idea_unvoted = _events.signal(
+    "idea_unvoted",
+    doc="A member withdrew their vote. sender: Idea; by: Member.",
+)
+idea_status_changed = _events.signal(
+    "idea_status_changed",
+    doc="A product manager changed an idea's status (author, voters and followers are "
+    "notified). sender: Idea; change: StatusChange (from_status, to_status, note); by: Member.",
+)
+idea_merged = _events.signal(
+    "idea_merged",
+    doc="A duplicate idea was merged into another; its votes moved over. sender: the "
+    "duplicate Idea; into: the Idea kept; by: Member; moved_votes: int.",
+)
+idea_votes_voided = _events.signal(
+    "idea_votes_voided",
+    doc="A moderator voided a member's votes as fraudulent. sender: the Member whose votes "
+    "were voided; by: Member; idea_ids: list of the ideas whose counts changed; reason: str.",
+)
 notifications_read = _events.signal(
     "notifications_read",
     doc="A member marked notifications read. sender: Member; unread: the new unread count.",

@@ -92,7 +92,7 @@ MAX_ID = 2**63 - 1
 MAX_PAGE = 10**12
 
 
-def _by_id(model, value):
+def row_by_id(model, value):
     """The row with this id, or None for anything that cannot be one of its ids."""
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_ID:
         return None
@@ -329,7 +329,7 @@ def set_customer_attributes(member: Member, customer_value, segment, by: Member 
 
 
 def get_member(member_id) -> Member:
-    member = _by_id(Member, member_id)
+    member = row_by_id(Member, member_id)
     if member is None:
         raise NotFound("No such member.")
     return member
@@ -357,7 +357,7 @@ def issue_api_token(member: Member, name) -> tuple[ApiToken, str]:
 
 
 def revoke_api_token(member: Member, token_id) -> None:
-    token = _by_id(ApiToken, token_id)
+    token = row_by_id(ApiToken, token_id)
     if token is None or token.member_id != member.id:
         raise NotFound("No such token.")
     if token.revoked_at is None:
@@ -537,7 +537,7 @@ def checked_tags(tags, errors: dict) -> list[str]:
     return cleaned
 
 
-def _tag_rows(names: list[str]) -> list[Tag]:
+def tag_rows(names: list[str]) -> list[Tag]:
     rows = []
     for name in names:
         tag = db.session.scalar(select(Tag).where(Tag.name == name))
@@ -586,7 +586,7 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
         view_count=0,
     )
     thread.space = space
-    thread.tags = _tag_rows(tag_names)
+    thread.tags = tag_rows(tag_names)
     db.session.add(thread)
     db.session.flush()
     post = Post(
@@ -639,6 +639,30 @@ def start_attached_discussion(space: Space, author: Member, title, embed_url: st
     db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
     db.session.flush()
     return thread
+
+
+def copy_followers(from_thread: Thread, to_thread: Thread) -> int:
+    """Everyone following one thread follows another too (merging ideas keeps
+    followers). Added to the caller's transaction; returns how many were added."""
+    already = select(ThreadFollow.member_id).where(ThreadFollow.thread_id == to_thread.id)
+    newcomers = list(
+        db.session.scalars(
+            select(ThreadFollow.member_id).where(
+                ThreadFollow.thread_id == from_thread.id, ThreadFollow.member_id.not_in(already)
+            )
+        )
+    )
+    for member_id in newcomers:
+        db.session.add(ThreadFollow(thread_id=to_thread.id, member_id=member_id))
+    return len(newcomers)
+
+
+def follower_ids(thread: Thread) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(ThreadFollow.member_id).where(ThreadFollow.thread_id == thread.id)
+        )
+    )
 
 
 def attach_discussion_elsewhere(thread: Thread, embed_url: str, title: str | None = None) -> None:
@@ -708,7 +732,7 @@ def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
     if new_title is not None:
         thread.title = new_title
     if tag_names is not None:
-        thread.tags = _tag_rows(tag_names)
+        thread.tags = tag_rows(tag_names)
     notes = _notify_mentions(post, thread, by, markup.mentioned_handles(body) - old_mentions)
     _commit()
     events.post_edited.send(post, by=by, before=before)
@@ -819,14 +843,14 @@ def kudos_given_among(post_ids: list[int], member) -> set[int]:
 
 
 def get_thread(thread_id, viewer) -> Thread:
-    thread = _by_id(Thread, thread_id)
+    thread = row_by_id(Thread, thread_id)
     if not access.can_view_thread(viewer, thread):
         raise NotFound("No such thread.")
     return thread
 
 
 def get_post(post_id, viewer) -> Post:
-    post = _by_id(Post, post_id)
+    post = row_by_id(Post, post_id)
     if not access.can_view_post(viewer, post):
         raise NotFound("No such post.")
     return post

@@ -152,6 +152,8 @@ def new_thread(slug):
 @bp.get("/t/<int:thread_id>")
 def thread(thread_id):
     thread = services.get_thread(thread_id, current_user)
+    if thread.embed_url:
+        return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
     services.record_view(thread, viewer_key())
     return _thread_page(thread, ReplyForm(), page=_page())
 

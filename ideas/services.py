@@ -1,0 +1,708 @@
+"""Ideas use cases: submit, vote, change status (and report back), merge, void
+fraudulent votes, and the product team's review by customer value.
+
+Same pipeline as community services: validate → load → ask the access policy →
+write in one transaction → commit → send the events of community/events.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app, url_for
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import Float, and_, case, cast, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community import access, events, markup
+from community import services as community
+from community.errors import Conflict, Invalid, NotAllowed, NotFound
+from community.extensions import db
+from community.models import Member, Space, Tag, utcnow
+
+from .models import (
+    IMPORTANCE,
+    IMPORTANCE_LABELS,
+    NOTE_REQUIRED,
+    STATUS_LABELS,
+    STATUSES,
+    Area,
+    Idea,
+    StatusChange,
+    Vote,
+    idea_tag,
+    trending_weight,
+)
+
+SORTS = ("top", "trending", "new")
+REVIEW_SORTS = ("value", "votes", "trend", "new")
+NOTE_MAX = 5000
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
+WORD = re.compile(r"[\w'-]{3,}", re.UNICODE)
+# Words too common to tell two ideas apart.
+_COMMON_WORDS = """
+the and for with that this from have please would could should there their
+about into your when what which like want need able make more some than
+them then also add allow support option new way get can
+"""
+STOP_WORDS = frozenset(_COMMON_WORDS.split())
+
+
+def _cfg(name: str):
+    return current_app.config[name]
+
+
+def _live(query):
+    return query.where(Vote.voided_at.is_(None))
+
+
+# ---- areas --------------------------------------------------------------------------
+
+
+def create_area(by: Member, *, name, slug, description="", space: Space | None = None) -> Area:
+    access.require(access.can_manage_spaces(by), message="Only admins manage idea areas.")
+    errors: dict = {}
+    name = community.checked_text(name, "name", errors, minimum=2, maximum=80)
+    description = community.checked_text(
+        description, "description", errors, minimum=0, maximum=2000
+    )
+    if not isinstance(slug, str) or not SLUG.match(slug.strip()):
+        errors["slug"] = "2-60 lower-case letters, digits and dashes."
+    elif db.session.scalar(select(Area.id).where(Area.slug == slug.strip())):
+        errors["slug"] = "An area with this address already exists."
+    if space is None:
+        errors["space"] = "Choose the space the area's ideas belong to."
+    community.raise_if_invalid(errors)
+    position = (db.session.scalar(select(func.max(Area.position))) or 0) + 1
+    area = Area(
+        name=name, slug=slug.strip(), description=description, space_id=space.id, position=position
+    )
+    area.space = space
+    db.session.add(area)
+    db.session.commit()
+    return area
+
+
+def list_areas(viewer) -> list[Area]:
+    return list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.space_id.in_(access.visible_space_ids(viewer)))
+            .order_by(Area.position, Area.name)
+        )
+    )
+
+
+def get_area(slug, viewer) -> Area:
+    area = (
+        db.session.scalar(select(Area).where(Area.slug == slug)) if isinstance(slug, str) else None
+    )
+    if area is None or not access.can_view_space(viewer, area.space):
+        raise NotFound("No such idea area.")
+    return area
+
+
+# ---- ideas ----------------------------------------------------------------------------
+
+
+def get_idea(idea_id, viewer) -> Idea:
+    idea = community.row_by_id(Idea, idea_id)
+    if idea is None or not access.can_view_space(viewer, idea.area.space):
+        raise NotFound("No such idea.")
+    return idea
+
+
+def idea_url(idea: Idea) -> str:
+    return url_for("ideas.idea", idea_id=idea.id)
+
+
+def submit_idea(author: Member, area: Area, title, body, tags=None) -> Idea:
+    access.require_visible(author, area.space)
+    access.require(access.can_post_in(author, area.space), message="You cannot submit ideas.")
+    errors: dict = {}
+    title = community.checked_text(
+        title, "title", errors, minimum=_cfg("TITLE_MIN"), maximum=_cfg("TITLE_MAX")
+    )
+    body = community.checked_text(body, "body", errors, maximum=_cfg("BODY_MAX"))
+    tag_names = community.checked_tags(tags, errors)
+    community.raise_if_invalid(errors)
+    now = utcnow()
+    idea = Idea(
+        area_id=area.id,
+        author_id=author.id,
+        title=title,
+        body=body,
+        body_html=community.render_body(body),
+        status="new",
+        vote_count=1,
+        trending_score=trending_weight(now),
+        created_at=now,
+    )
+    idea.area = area
+    idea.tags = community.tag_rows(tag_names)
+    db.session.add(idea)
+    db.session.flush()
+    # The author wants their idea: their vote counts from the start.
+    db.session.add(_new_vote(idea, author, None, now))
+    idea.thread_id = community.start_attached_discussion(
+        area.space, author, title, idea_url(idea)
+    ).id
+    db.session.commit()
+    events.idea_submitted.send(idea, by=author)
+    return idea
+
+
+def _new_vote(idea: Idea, member: Member, importance, now) -> Vote:
+    return Vote(
+        idea_id=idea.id,
+        member_id=member.id,
+        importance=importance,
+        created_at=now,
+        weight=trending_weight(now),
+        value_at_vote=member.customer_value,
+        segment_at_vote=member.segment,
+    )
+
+
+def _checked_importance(importance):
+    if importance in (None, "", "none"):
+        return None
+    if importance not in IMPORTANCE:
+        raise Invalid(
+            "Importance is nice_to_have, important or critical.",
+            fields={"importance": f"One of: {', '.join(IMPORTANCE)}."},
+        )
+    return importance
+
+
+def _require_open(idea: Idea) -> None:
+    if idea.status == "merged":
+        raise Conflict(f"This idea was merged into idea {idea.merged_into_id}; vote there.")
+
+
+def vote(idea: Idea, member: Member, importance=None) -> Vote:
+    """One vote per member per idea; voting again only updates the importance."""
+    access.require_visible(member, idea.area.space)
+    access.require(not member.is_suspended, message="Suspended members cannot vote.")
+    importance = _checked_importance(importance)
+    _require_open(idea)
+    existing = my_vote(idea, member, include_voided=True)
+    if existing is not None:
+        if existing.voided_at is not None:
+            raise NotAllowed("Your vote on this idea was voided by a moderator.")
+        if existing.importance != importance and importance is not None:
+            existing.importance = importance
+            db.session.commit()
+            events.idea_voted.send(existing, idea=idea, by=member, changed=True)
+        return existing
+    now = utcnow()
+    ballot = _new_vote(idea, member, importance, now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(ballot)
+    except IntegrityError:  # the same member voting twice at the same moment
+        return my_vote(idea, member)
+    db.session.execute(
+        update(Idea)
+        .where(Idea.id == idea.id)
+        .values(vote_count=Idea.vote_count + 1, trending_score=Idea.trending_score + ballot.weight)
+    )
+    db.session.commit()
+    db.session.refresh(idea)
+    events.idea_voted.send(ballot, idea=idea, by=member, changed=False)
+    return ballot
+
+
+def unvote(idea: Idea, member: Member) -> Idea:
+    access.require_visible(member, idea.area.space)
+    ballot = my_vote(idea, member)
+    if ballot is None:
+        return idea
+    db.session.delete(ballot)
+    db.session.execute(
+        update(Idea)
+        .where(Idea.id == idea.id)
+        .values(vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight)
+    )
+    db.session.commit()
+    db.session.refresh(idea)
+    events.idea_unvoted.send(idea, by=member)
+    return idea
+
+
+def my_vote(idea: Idea, member, include_voided: bool = False) -> Vote | None:
+    if not getattr(member, "is_authenticated", False):
+        return None
+    query = select(Vote).where(Vote.idea_id == idea.id, Vote.member_id == member.id)
+    return db.session.scalar(query if include_voided else _live(query))
+
+
+def my_votes_among(idea_ids: list[int], member) -> dict[int, Vote]:
+    if not idea_ids or not getattr(member, "is_authenticated", False):
+        return {}
+    votes = db.session.scalars(
+        _live(select(Vote).where(Vote.member_id == member.id, Vote.idea_id.in_(idea_ids)))
+    )
+    return {v.idea_id: v for v in votes}
+
+
+def _voter_ids(idea: Idea) -> set[int]:
+    return set(db.session.scalars(_live(select(Vote.member_id).where(Vote.idea_id == idea.id))))
+
+
+def change_status(idea: Idea, status, note, by: Member) -> StatusChange:
+    """Tell the author, every voter and every follower, with the company's note."""
+    access.require_visible(by, idea.area.space)
+    access.require(access.can_review_ideas(by), message="Only product managers change statuses.")
+    errors: dict = {}
+    note = community.checked_text(note, "note", errors, minimum=0, maximum=NOTE_MAX)
+    if status not in STATUSES or status == "merged":
+        errors["status"] = "Choose one of: " + ", ".join(s for s in STATUSES if s != "merged") + "."
+    elif status in NOTE_REQUIRED and not note:
+        errors["note"] = f"Tell the voters why: a note is required for {STATUS_LABELS[status]}."
+    elif status == idea.status and not note:
+        errors["status"] = f"The idea is already {STATUS_LABELS[status]}."
+    community.raise_if_invalid(errors)
+    _require_open(idea)
+    change = StatusChange(
+        idea_id=idea.id,
+        from_status=idea.status,
+        to_status=status,
+        note=note,
+        note_html=community.render_body(note) if note else "",
+        by_id=by.id,
+    )
+    db.session.add(change)
+    idea.status = status
+    idea.status_changed_at = utcnow()
+    label = STATUS_LABELS[status]
+    summary = f"“{idea.title}” is now {label}"
+    recipients = {idea.author_id} | _voter_ids(idea)
+    if idea.thread is not None:
+        recipients |= community.follower_ids(idea.thread)
+    url = idea_url(idea)
+    link = url_for("ideas.idea", idea_id=idea.id, _external=True)
+    notes = community.queue_notifications(
+        recipients,
+        "idea_status",
+        actor=by,
+        space=idea.area.space,
+        summary=summary + (f": {markup.excerpt(change.note_html, 120)}" if note else ""),
+        url=url,
+        email_subject=summary,
+        email_body=f"{summary}.\n\n{note}\n\n{link}",
+    )
+    db.session.commit()
+    events.idea_status_changed.send(idea, change=change, by=by)
+    community.announce(notes)
+    return change
+
+
+def status_history(idea: Idea) -> list[StatusChange]:
+    return list(
+        db.session.scalars(
+            select(StatusChange)
+            .where(StatusChange.idea_id == idea.id)
+            .order_by(StatusChange.created_at, StatusChange.id)
+        )
+    )
+
+
+def merge_ideas(duplicate: Idea, into: Idea, by: Member) -> Idea:
+    """Votes move over (a member who voted on both keeps one vote), followers and
+    comments are kept, and the duplicate points to the idea kept."""
+    access.require_visible(by, duplicate.area.space)
+    access.require_visible(by, into.area.space)
+    access.require(access.can_review_ideas(by), message="Only product managers merge ideas.")
+    if duplicate.id == into.id:
+        raise Invalid("An idea cannot be merged into itself.", fields={"into": "Choose another."})
+    if into.status == "merged":
+        raise Invalid(
+            f"Idea {into.id} was itself merged into idea {into.merged_into_id}; merge there.",
+            fields={"into": "Already merged."},
+        )
+    _require_open(duplicate)
+    both = select(Vote.member_id).where(Vote.idea_id == into.id)
+    dropped = db.session.execute(
+        delete(Vote).where(Vote.idea_id == duplicate.id, Vote.member_id.in_(both))
+    ).rowcount
+    moved = db.session.execute(
+        update(Vote).where(Vote.idea_id == duplicate.id).values(idea_id=into.id)
+    ).rowcount
+    merged_voters = set(
+        db.session.scalars(_live(select(Vote.member_id).where(Vote.idea_id == into.id)))
+    ) | {duplicate.author_id}
+    note = f"Merged into [“{into.title}”]({idea_url(into)})."
+    db.session.add(
+        StatusChange(
+            idea_id=duplicate.id, from_status=duplicate.status, to_status="merged",
+            note=note, note_html=community.render_body(note), by_id=by.id,
+        )
+    )  # fmt: skip
+    duplicate.status = "merged"
+    duplicate.merged_into_id = into.id
+    duplicate.status_changed_at = utcnow()
+    if duplicate.thread is not None and into.thread is not None:
+        community.copy_followers(duplicate.thread, into.thread)
+        community.attach_discussion_elsewhere(duplicate.thread, idea_url(into))
+    db.session.flush()
+    _recount(duplicate)
+    _recount(into)
+    notes = community.queue_notifications(
+        merged_voters,
+        "idea_merged",
+        actor=by,
+        space=into.area.space,
+        summary=f"“{duplicate.title}” was merged into “{into.title}”; your vote moved with it",
+        url=idea_url(into),
+    )
+    db.session.commit()
+    events.idea_merged.send(duplicate, into=into, by=by, moved_votes=moved + dropped)
+    community.announce(notes)
+    return into
+
+
+def merged_discussions(idea: Idea) -> list[Idea]:
+    """Ideas merged into this one: their comments show on this idea's page."""
+    return list(
+        db.session.scalars(
+            select(Idea).where(Idea.merged_into_id == idea.id).order_by(Idea.created_at)
+        )
+    )
+
+
+def _recount(idea: Idea) -> None:
+    count, score = db.session.execute(
+        _live(
+            select(func.count(Vote.id), func.coalesce(func.sum(Vote.weight), 0.0)).where(
+                Vote.idea_id == idea.id
+            )
+        )
+    ).one()
+    idea.vote_count = count
+    idea.trending_score = float(score)
+
+
+def void_votes(member: Member, by: Member, reason) -> list[int]:
+    """A moderator voids a member's votes as fraud; every count and score follows."""
+    access.require(access.is_moderator(by), message="Only moderators void votes.")
+    errors: dict = {}
+    reason = community.checked_text(reason, "reason", errors, maximum=500)
+    community.raise_if_invalid(errors)
+    votes = list(db.session.scalars(_live(select(Vote).where(Vote.member_id == member.id))))
+    now = utcnow()
+    for ballot in votes:
+        ballot.voided_at = now
+        ballot.voided_by_id = by.id
+        db.session.execute(
+            update(Idea)
+            .where(Idea.id == ballot.idea_id)
+            .values(
+                vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight
+            )
+        )
+    db.session.commit()
+    idea_ids = sorted({v.idea_id for v in votes})
+    events.idea_votes_voided.send(member, by=by, idea_ids=idea_ids, reason=reason)
+    return idea_ids
+
+
+def member_votes(member: Member, viewer) -> list[Vote]:
+    access.require(access.is_moderator(viewer), hide=True)
+    return list(
+        db.session.scalars(
+            select(Vote).where(Vote.member_id == member.id).order_by(Vote.created_at.desc())
+        )
+    )
+
+
+# ---- browsing -----------------------------------------------------------------------
+
+
+def _visible_ideas(viewer):
+    visible_areas = select(Area.id).where(Area.space_id.in_(access.visible_space_ids(viewer)))
+    return select(Idea).where(Idea.area_id.in_(visible_areas))
+
+
+def list_ideas(viewer, *, sort="top", status=None, area=None, tag=None, page=1, per_page=None):
+    if sort not in SORTS:
+        raise Invalid(f"Sort by one of: {', '.join(SORTS)}.", fields={"sort": "Unknown."})
+    if status not in (None, "") and status not in STATUSES:
+        raise Invalid("Unknown status.", fields={"status": f"One of: {', '.join(STATUSES)}."})
+    query = _visible_ideas(viewer)
+    query = query.where(Idea.status == status) if status else query.where(Idea.status != "merged")
+    if area is not None:
+        query = query.where(Idea.area_id == area.id)
+    if tag:
+        query = query.where(
+            Idea.id.in_(
+                select(idea_tag.c.idea_id)
+                .join(Tag, Tag.id == idea_tag.c.tag_id)
+                .where(Tag.name == tag)
+            )
+        )
+    order = {
+        "top": (Idea.vote_count.desc(), Idea.created_at.desc()),
+        "trending": (Idea.trending_score.desc(), Idea.vote_count.desc()),
+        "new": (Idea.created_at.desc(),),
+    }[sort]
+    return db.paginate(
+        query.order_by(*order, Idea.id.desc()),
+        page=min(max(page, 1), community.MAX_PAGE),
+        per_page=per_page or _cfg("THREADS_PER_PAGE"),
+        max_per_page=_cfg("API_MAX_PER_PAGE"),
+        error_out=False,
+    )
+
+
+def similar_ideas(viewer, text, limit: int = 5) -> list[Idea]:
+    """Ideas whose titles share the most words with ``text`` (open ones first), so a
+    customer can vote instead of filing a duplicate."""
+    if not isinstance(text, str):
+        return []
+    words = [w for w in {w.lower() for w in WORD.findall(text[:300])} if w not in STOP_WORDS][:8]
+    if not words:
+        return []
+    matches = [
+        case((func.lower(Idea.title).contains(w, autoescape=True), 1), else_=0) for w in words
+    ]
+    score = sum(matches[1:], matches[0])
+    query = (
+        _visible_ideas(viewer)
+        .add_columns(score.label("score"))
+        .where(Idea.status != "merged", score > 0)
+        .order_by(score.desc(), Idea.vote_count.desc())
+        .limit(limit)
+    )
+    return [row[0] for row in db.session.execute(query)]
+
+
+# ---- the product team's review --------------------------------------------------------------
+
+
+class _RowPagination(SelectPagination):
+    """Flask-SQLAlchemy's pagination for a select of several columns: rows, not scalars."""
+
+    def _query_items(self) -> list:
+        select_ = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select_).all())
+
+
+@dataclass
+class ReviewRow:
+    idea: Idea
+    votes: int
+    importance: dict[str, int]
+    recent: int  # votes in the last 30 days
+    previous: int  # votes in the 30 days before
+    value: Decimal
+    segments: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def trend(self) -> int:
+        return self.recent - self.previous
+
+
+def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1, per_page=50):
+    """Ideas with votes, importance mix, 30-day trend and value-weighted demand (the
+    summed customer value of live voters, now), with a breakdown by segment. A
+    constant number of queries whatever the number of ideas or votes."""
+    access.require(access.can_review_ideas(viewer), hide=True)
+    if sort not in REVIEW_SORTS:
+        raise Invalid(f"Sort by one of: {', '.join(REVIEW_SORTS)}.", fields={"sort": "Unknown."})
+    if status not in (None, "") and status not in STATUSES:
+        raise Invalid("Unknown status.", fields={"status": f"One of: {', '.join(STATUSES)}."})
+    now = utcnow()
+    recent_start, previous_start = now - timedelta(days=30), now - timedelta(days=60)
+    voter_ok = Vote.voided_at.is_(None)
+    if segment:
+        voter_ok = and_(voter_ok, Member.segment == segment)
+    votes = func.count(Vote.id)
+    value = func.coalesce(func.sum(Member.customer_value), 0)
+    recent = func.sum(case((Vote.created_at >= recent_start, 1), else_=0))
+    previous = func.sum(
+        case((and_(Vote.created_at >= previous_start, Vote.created_at < recent_start), 1), else_=0)
+    )
+    per_importance = [func.sum(case((Vote.importance == i, 1), else_=0)) for i in IMPORTANCE]
+    visible = _visible_ideas(viewer).where(Idea.status != "merged")
+    if status:
+        visible = visible.where(Idea.status == status)
+    if area is not None:
+        visible = visible.where(Idea.area_id == area.id)
+    ids = visible.with_only_columns(Idea.id)
+    totals = (
+        select(
+            Vote.idea_id,
+            votes.label("votes"),
+            value.label("value"),
+            recent.label("recent"),
+            previous.label("previous"),
+            *per_importance,
+        )
+        .join(Member, Member.id == Vote.member_id)
+        .where(voter_ok, Vote.idea_id.in_(ids))
+        .group_by(Vote.idea_id)
+        .subquery()
+    )
+    order = {
+        "value": (cast(func.coalesce(totals.c.value, 0), Float).desc(),),
+        "votes": (func.coalesce(totals.c.votes, 0).desc(),),
+        "trend": (
+            (func.coalesce(totals.c.recent, 0) - func.coalesce(totals.c.previous, 0)).desc(),
+        ),
+        "new": (Idea.created_at.desc(),),
+    }[sort]
+    query = (
+        select(Idea, totals)
+        .outerjoin(totals, totals.c.idea_id == Idea.id)
+        .where(Idea.id.in_(ids))
+        .order_by(*order, Idea.vote_count.desc(), Idea.id.desc())
+    )
+    if segment:
+        query = query.where(totals.c.votes > 0)
+    page_rows = _RowPagination(
+        select=query,
+        session=db.session(),
+        page=min(max(page, 1), community.MAX_PAGE),
+        per_page=per_page,
+        max_per_page=200,
+        error_out=False,
+    )  # fmt: skip
+    rows = []
+    for item in page_rows.items:
+        rows.append(_review_row(item))
+    _add_segments(rows, segment)
+    page_rows.items = rows
+    return page_rows
+
+
+def _review_row(item) -> ReviewRow:
+    idea = item[0]
+    data = item._mapping
+    importance = {}
+    columns = list(data.values())
+    # idea, idea_id, votes, value, recent, previous, then one column per importance
+    for offset, level in enumerate(IMPORTANCE):
+        importance[level] = int(columns[6 + offset] or 0)
+    return ReviewRow(
+        idea=idea,
+        votes=int(data["votes"] or 0),
+        importance=importance,
+        recent=int(data["recent"] or 0),
+        previous=int(data["previous"] or 0),
+        value=Decimal(data["value"] or 0).quantize(Decimal("0.01")),
+    )
+
+
+def _add_segments(rows: list[ReviewRow], segment) -> None:
+    if not rows:
+        return
+    query = (
+        select(
+            Vote.idea_id,
+            func.coalesce(Member.segment, "unknown"),
+            func.count(Vote.id),
+            func.coalesce(func.sum(Member.customer_value), 0),
+        )
+        .join(Member, Member.id == Vote.member_id)
+        .where(Vote.voided_at.is_(None), Vote.idea_id.in_([r.idea.id for r in rows]))
+        .group_by(Vote.idea_id, func.coalesce(Member.segment, "unknown"))
+    )
+    if segment:
+        query = query.where(Member.segment == segment)
+    by_idea: dict[int, dict] = defaultdict(dict)
+    for idea_id, name, count, value in db.session.execute(query):
+        by_idea[idea_id][name] = {
+            "votes": int(count),
+            "value": Decimal(value or 0).quantize(Decimal("0.01")),
+        }
+    for row in rows:
+        row.segments = dict(sorted(by_idea.get(row.idea.id, {}).items()))
+
+
+def segments_in_use() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Member.segment)
+            .where(Member.segment.is_not(None))
+            .distinct()
+            .order_by(Member.segment)
+        )
+    )
+
+
+def bulk_change_status(idea_ids: list[int], status, note, by: Member) -> int:
+    """The review page's bulk action: one status change (and report back) per idea."""
+    if not isinstance(idea_ids, list) or not idea_ids:
+        raise Invalid("Choose at least one idea.", fields={"ideas": "Choose at least one."})
+    changed = 0
+    for idea_id in idea_ids:
+        idea = get_idea(idea_id, by)
+        if idea.status == "merged" or (idea.status == status and not note):
+            continue
+        change_status(idea, status, note, by)
+        changed += 1
+    return changed
+
+
+# ---- integrity ------------------------------------------------------------------------
+
+
+@dataclass
+class Drift:
+    idea_id: int
+    stored_votes: int
+    actual_votes: int
+    stored_score: float
+    actual_score: float
+
+
+def check_counts(fix: bool = True) -> list[Drift]:
+    """Recompute every idea's vote count and trending score from its live votes."""
+    actual = (
+        _live(
+            select(Vote.idea_id, func.count(Vote.id).label("n"), func.sum(Vote.weight).label("w"))
+        )
+        .group_by(Vote.idea_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Idea.id, Idea.vote_count, Idea.trending_score, actual.c.n, actual.c.w).outerjoin(
+            actual, actual.c.idea_id == Idea.id
+        )
+    )
+    drifts = []
+    for idea_id, stored, score, n, weight in rows:
+        n, weight = int(n or 0), float(weight or 0.0)
+        if stored != n or abs((score or 0.0) - weight) > max(1e-6, abs(weight) * 1e-9):
+            drifts.append(Drift(idea_id, stored, n, score or 0.0, weight))
+    if fix and drifts:
+        for drift in drifts:
+            db.session.execute(
+                update(Idea)
+                .where(Idea.id == drift.idea_id)
+                .values(vote_count=drift.actual_votes, trending_score=drift.actual_score)
+            )
+        db.session.commit()
+    return drifts
+
+
+def importance_label(value) -> str:
+    return IMPORTANCE_LABELS.get(value, "No importance given")
+
+
+def visible_idea_filter(viewer):
+    """SQL condition on Idea rows the viewer may see (for other domains' lists)."""
+    return Idea.area_id.in_(
+        select(Area.id).where(Area.space_id.in_(access.visible_space_ids(viewer)))
+    )
+
+
+def ideas_by_ids(ids: list[int]) -> list[Idea]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Idea).where(Idea.id.in_(ids))))
