@@ -456,6 +456,22 @@ def admin_member_roles(member_id):
     return redirect(url_for("community.admin_members", q=request.args.get("q", "")))
 
 
+@bp.post("/admin/members/<int:member_id>/customer")
+def admin_member_customer(member_id):
+    """Customer value and segment, set by hand until the CRM bridge fills them."""
+    _require_admin()
+    member = services.get_member(member_id)
+    try:
+        services.set_customer_attributes(
+            member, request.form.get("customer_value"), request.form.get("segment"), by=current_user
+        )
+    except DomainError as error:
+        flash(" ".join([error.message, *error.fields.values()]), "error")
+    else:
+        flash(f"Customer data of {member.display_name} saved.", "success")
+    return redirect(url_for("community.admin_members", q=request.args.get("q", "")))
+
+
 @bp.route("/admin/spaces", methods=["GET", "POST"])
 def admin_spaces():
     _require_admin()

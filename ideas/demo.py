@@ -14,7 +14,7 @@ from community.extensions import db
 from community.models import utcnow
 
 from . import services
-from .models import Idea, Vote, trending_weight
+from .models import Idea, StatusChange, Vote, trending_weight
 
 AREAS = [
     ("mobile-ideas", "Mobile apps", "mobile", "Ideas for the iOS and Android apps."),
@@ -55,6 +55,16 @@ IDEAS = [
      "How long do tasks spend in each status? Helps us find bottlenecks.", ["reports"], "new", ""),
 ]  # fmt: skip
 SEGMENTS = ["enterprise", "mid-market", "smb"]
+COMMENTS = {
+    "Offline mode for the Android app": [
+        "Our field technicians lose signal in basements all the time. This would save us hours.",
+        "Same here. Even read-only offline access would be a great first step.",
+    ],
+    "Microsoft Teams notifications": [
+        "We are a Teams shop, so this is the one thing missing for us."
+    ],
+    "Export dashboards to CSV": ["Finance asks me for these numbers every month; please!"],
+}
 
 
 def seed(app, members: dict, spaces: dict, **_) -> None:
@@ -82,6 +92,9 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
                 )
         if status != "new":
             services.change_status(idea, status, note, by=product)
+        for comment in COMMENTS.get(title, []):
+            commenter = rng.choice([c for c in customers if c.id != author.id])
+            community.reply(idea.thread, commenter, comment)
         _spread_votes(idea, rng, days=90 - index * 6)
     services.check_counts(fix=True)
 
@@ -96,9 +109,14 @@ def _spread_votes(idea: Idea, rng: random.Random, days: int) -> None:
             .where(Vote.id == vote.id)
             .values(created_at=cast_at, weight=trending_weight(cast_at))
         )
-    db.session.execute(
-        update(Idea).where(Idea.id == idea.id).values(created_at=now - timedelta(days=days))
-    )
+    created = now - timedelta(days=days)
+    decided = now - timedelta(days=days / 3)
+    db.session.execute(update(Idea).where(Idea.id == idea.id).values(created_at=created))
+    if idea.status != "new":
+        db.session.execute(update(Idea).where(Idea.id == idea.id).values(status_changed_at=decided))
+        db.session.execute(
+            update(StatusChange).where(StatusChange.idea_id == idea.id).values(created_at=decided)
+        )
     db.session.commit()
 
 
