@@ -5,12 +5,14 @@ Commands parse arguments and call services; `flask db upgrade` comes from Flask-
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import demo, services
+from . import demo, mail, services
 from .errors import DomainError
 from .extensions import db
 from .models import ROLES, Member
@@ -66,6 +68,27 @@ def demo_data(if_empty):
         demo.seed(app, echo=click.echo)
 
 
+mail_group = AppGroup("mail", help="Deliver the e-mail outbox.")
+
+
+@mail_group.command("send")
+@click.option("--loop", is_flag=True, help="Keep delivering every --every seconds.")
+@click.option("--every", default=10, show_default=True, help="Seconds between rounds with --loop.")
+def mail_send(loop, every):
+    """Send pending e-mail (SMTP when PARLEY_SMTP_HOST is set, else files in instance/mail)."""
+    while True:
+        report = mail.deliver_pending()
+        if report.sent or report.failed or not loop:
+            click.echo(
+                f"sent {report.sent}, failed {report.failed} (gave up on {report.gave_up}), "
+                f"pending {mail.pending_count()}"
+            )
+        if not loop:
+            return
+        time.sleep(every)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(members)
     app.cli.add_command(demo_data)
+    app.cli.add_command(mail_group)

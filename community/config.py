@@ -35,6 +35,15 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Outgoing mail: SMTP when SMTP_HOST is set, else .eml files in <instance>/mail/
+    MAIL_FROM = "Parley <no-reply@localhost>"
+    SMTP_HOST = None
+    SMTP_PORT = 25
+    SMTP_STARTTLS = False
+    SMTP_USERNAME = None
+    SMTP_PASSWORD = None
+    MAIL_MAX_ATTEMPTS = 5
+
     # argon2id cost (RFC 9106 second recommended option)
     PASSWORD_HASH_TIME_COST = 3
     PASSWORD_HASH_MEMORY_KIB = 65536

@@ -17,6 +17,7 @@ from flask import current_app, url_for
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Float, and_, case, cast, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from community import access, events, markup
 from community import services as community
@@ -428,6 +429,10 @@ def _visible_ideas(viewer):
     return select(Idea).where(Idea.area_id.in_(visible_areas))
 
 
+# What a list shows of each idea, loaded for the whole page in a fixed number of queries.
+_LIST_LOADING = (selectinload(Idea.thread), selectinload(Idea.tags))
+
+
 def list_ideas(viewer, *, sort="top", status=None, area=None, tag=None, page=1, per_page=None):
     if sort not in SORTS:
         raise Invalid(f"Sort by one of: {', '.join(SORTS)}.", fields={"sort": "Unknown."})
@@ -451,7 +456,7 @@ def list_ideas(viewer, *, sort="top", status=None, area=None, tag=None, page=1, 
         "new": (Idea.created_at.desc(),),
     }[sort]
     return db.paginate(
-        query.order_by(*order, Idea.id.desc()),
+        query.order_by(*order, Idea.id.desc()).options(*_LIST_LOADING),
         page=min(max(page, 1), community.MAX_PAGE),
         per_page=per_page or _cfg("THREADS_PER_PAGE"),
         max_per_page=_cfg("API_MAX_PER_PAGE"),
@@ -558,6 +563,7 @@ def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1
     }[sort]
     query = (
         select(Idea, totals)
+        .options(*_LIST_LOADING)
         .outerjoin(totals, totals.c.idea_id == Idea.id)
         .where(Idea.id.in_(ids))
         .order_by(*order, Idea.vote_count.desc(), Idea.id.desc())
