@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from community import services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
-from community.models import Member, Space, Thread, utcnow  # noqa: E402
-from ideas.models import Area, Idea, Vote, trending_weight  # noqa: E402
+from community.models import Member, Thread, utcnow  # noqa: E402
+from ideas.models import Idea, Vote, trending_weight  # noqa: E402
 
 PAGES = [
     ("ideas top", "/ideas/?sort=top", "customer"),
@@ -176,9 +176,8 @@ def measure(app, who: dict, rounds: int) -> list[dict]:
 def run(ideas: int, votes: int, members: int, rounds: int) -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["PARLEY_INSTANCE"] = folder
-        app = create_app(
-            {"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_MEMORY_KIB": 8192}
-        )
+        settings = {"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False}
+        app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
         with app.app_context():
             from flask_migrate import upgrade
 
@@ -200,7 +199,7 @@ def table(results: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record the figures in bench/README.md")
+    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
     args = parser.parse_args(argv)
     if args.smoke:
         small, _ = run(ideas=100, votes=500, members=40, rounds=3)
