@@ -55,6 +55,9 @@ def idea_json(idea, *, my_vote=None) -> dict:
 def change_json(change) -> dict:
     return {
         "id": change.id,
+        "url": url_for(
+            "ideas.idea", idea_id=change.idea_id, _anchor=f"status-{change.id}", _external=True
+        ),
         "from": change.from_status,
         "to": change.to_status,
         "note": change.note,

@@ -139,6 +139,7 @@ SCHEMAS = {
                     "type": "object",
                     "properties": {
                         "id": {"type": "integer"},
+                        "url": {"type": "string"},
                         "from": STATUS,
                         "to": STATUS,
                         "note": {"type": "string"},

@@ -202,17 +202,19 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
         return existing
     now = utcnow()
     ballot = _new_vote(idea, member, importance, now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(ballot)
-    except IntegrityError:  # the same member voting twice at the same moment
-        return my_vote(idea, member)
+    # Counter and vote in one transaction (no SAVEPOINT: on SQLite releasing the
+    # outermost one commits the vote alone, so a failure after it left a vote uncounted).
     db.session.execute(
         update(Idea)
         .where(Idea.id == idea.id)
         .values(vote_count=Idea.vote_count + 1, trending_score=Idea.trending_score + ballot.weight)
     )
-    db.session.commit()
+    db.session.add(ballot)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same member voting twice at the same moment
+        db.session.rollback()
+        return my_vote(idea, member)
     db.session.refresh(idea)
     events.idea_voted.send(ballot, idea=idea, by=member, changed=False)
     return ballot
@@ -327,6 +329,10 @@ def merge_ideas(duplicate: Idea, into: Idea, by: Member) -> Idea:
             fields={"into": "Already merged."},
         )
     _require_open(duplicate)
+    # The duplicate's voters hear where their vote went (not the kept idea's own voters).
+    merged_voters = set(
+        db.session.scalars(_live(select(Vote.member_id).where(Vote.idea_id == duplicate.id)))
+    ) | {duplicate.author_id}
     both = select(Vote.member_id).where(Vote.idea_id == into.id)
     dropped = db.session.execute(
         delete(Vote).where(Vote.idea_id == duplicate.id, Vote.member_id.in_(both))
@@ -334,9 +340,6 @@ def merge_ideas(duplicate: Idea, into: Idea, by: Member) -> Idea:
     moved = db.session.execute(
         update(Vote).where(Vote.idea_id == duplicate.id).values(idea_id=into.id)
     ).rowcount
-    merged_voters = set(
-        db.session.scalars(_live(select(Vote.member_id).where(Vote.idea_id == into.id)))
-    ) | {duplicate.author_id}
     note = f"Merged into [“{into.title}”]({idea_url(into)})."
     db.session.add(
         StatusChange(

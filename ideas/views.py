@@ -286,15 +286,17 @@ def review_csv():
                 [
                     row.idea.id,
                     _csv_text(row.idea.title),
-                    row.idea.area.name,
+                    _csv_text(row.idea.area.name),
                     row.idea.status,
                     row.votes,
                     *(row.importance[i] for i in IMPORTANCE),
                     row.recent,
                     row.previous,
                     f"{row.value:.2f}",
-                    "; ".join(
-                        f"{k}: {v['votes']} / {v['value']:.2f}" for k, v in row.segments.items()
+                    _csv_text(  # segment names come from the CRM
+                        "; ".join(
+                            f"{k}: {v['votes']} / {v['value']:.2f}" for k, v in row.segments.items()
+                        )
                     ),
                     url_for("ideas.idea", idea_id=row.idea.id, _external=True),
                 ]
