@@ -20,6 +20,7 @@ import ideas.cli
 import ideas.demo
 import ideas.openapi
 import ideas.realtime
+import ideas.subscribers
 import ideas.views
 
 from . import api, api_bp, auth, bp, cli, errors, openapi, realtime, views, web  # noqa: F401
@@ -86,6 +87,7 @@ def _connect_subscribers() -> None:
     realtime.connect_subscribers()
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
+    ideas.subscribers.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:

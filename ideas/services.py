@@ -14,8 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, url_for
-from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Float, and_, case, cast, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +31,7 @@ from .models import (
     STATUS_LABELS,
     STATUSES,
     Area,
+    Demand,
     Idea,
     StatusChange,
     Vote,
@@ -149,6 +149,8 @@ def submit_idea(author: Member, area: Area, title, body, tags=None) -> Idea:
     db.session.flush()
     # The author wants their idea: their vote counts from the start.
     db.session.add(_new_vote(idea, author, None, now))
+    db.session.flush()
+    refresh_demand([idea.id])
     idea.thread_id = community.start_attached_discussion(
         area.space, author, title, idea_url(idea)
     ).id
@@ -211,6 +213,8 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
     )
     db.session.add(ballot)
     try:
+        db.session.flush()
+        refresh_demand([idea.id])
         db.session.commit()
     except IntegrityError:  # the same member voting twice at the same moment
         db.session.rollback()
@@ -231,6 +235,8 @@ def unvote(idea: Idea, member: Member) -> Idea:
         .where(Idea.id == idea.id)
         .values(vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight)
     )
+    db.session.flush()
+    refresh_demand([idea.id])
     db.session.commit()
     db.session.refresh(idea)
     events.idea_unvoted.send(idea, by=member)
@@ -356,6 +362,7 @@ def merge_ideas(duplicate: Idea, into: Idea, by: Member) -> Idea:
     db.session.flush()
     _recount(duplicate)
     _recount(into)
+    refresh_demand([duplicate.id, into.id])
     notes = community.queue_notifications(
         merged_voters,
         "idea_merged",
@@ -409,8 +416,10 @@ def void_votes(member: Member, by: Member, reason) -> list[int]:
                 vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight
             )
         )
-    db.session.commit()
     idea_ids = sorted({v.idea_id for v in votes})
+    db.session.flush()
+    refresh_demand(idea_ids)
+    db.session.commit()
     events.idea_votes_voided.send(member, by=by, idea_ids=idea_ids, reason=reason)
     return idea_ids
 
@@ -492,14 +501,6 @@ def similar_ideas(viewer, text, limit: int = 5) -> list[Idea]:
 # ---- the product team's review --------------------------------------------------------------
 
 
-class _RowPagination(SelectPagination):
-    """Flask-SQLAlchemy's pagination for a select of several columns: rows, not scalars."""
-
-    def _query_items(self) -> list:
-        select_ = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return list(self._query_args["session"].execute(select_).all())
-
-
 @dataclass
 class ReviewRow:
     idea: Idea
@@ -515,10 +516,56 @@ class ReviewRow:
         return self.recent - self.previous
 
 
+def refresh_demand(idea_ids) -> None:
+    """Recompute the Demand rows and demand_value of these ideas from their live
+    votes and their voters' customer data now. Runs inside the caller's
+    transaction, after its vote changes (the idea row's update serialises it)."""
+    ids = sorted(set(idea_ids))
+    if not ids:
+        return
+    segment = func.coalesce(Member.segment, "")
+    rows = db.session.execute(
+        _live(
+            select(
+                Vote.idea_id,
+                segment,
+                func.count(Vote.id),
+                func.coalesce(func.sum(Member.customer_value), 0),
+            )
+            .join(Member, Member.id == Vote.member_id)
+            .where(Vote.idea_id.in_(ids))
+        ).group_by(Vote.idea_id, segment)
+    ).all()
+    db.session.execute(delete(Demand).where(Demand.idea_id.in_(ids)))
+    totals: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
+    if rows:
+        db.session.execute(
+            insert(Demand),
+            [
+                {"idea_id": idea_id, "segment": name, "votes": count, "value": value}
+                for idea_id, name, count, value in rows
+            ],
+        )
+    for idea_id, _name, _count, value in rows:
+        totals[idea_id] += Decimal(value or 0)
+    for idea_id, total in totals.items():
+        db.session.execute(update(Idea).where(Idea.id == idea_id).values(demand_value=total))
+
+
+def refresh_demand_of_voter(member: Member) -> None:
+    """A voter's customer value or segment changed: so did the demand for their ideas."""
+    ideas = list(db.session.scalars(_live(select(Vote.idea_id).where(Vote.member_id == member.id))))
+    refresh_demand(ideas)
+    db.session.commit()
+
+
 def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1, per_page=50):
     """Ideas with votes, importance mix, 30-day trend and value-weighted demand (the
-    summed customer value of live voters, now), with a breakdown by segment. A
-    constant number of queries whatever the number of ideas or votes."""
+    summed customer value of live voters, now), with a breakdown by segment.
+
+    Sorting by value or votes reads the maintained Demand summary through an
+    index; the page's figures are then added up over the votes of that page's
+    ideas only. A constant number of queries whatever the size of the board."""
     access.require(access.can_review_ideas(viewer), hide=True)
     if sort not in REVIEW_SORTS:
         raise Invalid(f"Sort by one of: {', '.join(REVIEW_SORTS)}.", fields={"sort": "Unknown."})
@@ -526,111 +573,110 @@ def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1
         raise Invalid("Unknown status.", fields={"status": f"One of: {', '.join(STATUSES)}."})
     now = utcnow()
     recent_start, previous_start = now - timedelta(days=30), now - timedelta(days=60)
-    voter_ok = Vote.voided_at.is_(None)
-    if segment:
-        voter_ok = and_(voter_ok, Member.segment == segment)
-    votes = func.count(Vote.id)
-    value = func.coalesce(func.sum(Member.customer_value), 0)
-    recent = func.sum(case((Vote.created_at >= recent_start, 1), else_=0))
-    previous = func.sum(
-        case((and_(Vote.created_at >= previous_start, Vote.created_at < recent_start), 1), else_=0)
-    )
-    per_importance = [func.sum(case((Vote.importance == i, 1), else_=0)) for i in IMPORTANCE]
-    visible = _visible_ideas(viewer).where(Idea.status != "merged")
+    query = _visible_ideas(viewer).where(Idea.status != "merged").options(*_LIST_LOADING)
     if status:
-        visible = visible.where(Idea.status == status)
+        query = query.where(Idea.status == status)
     if area is not None:
-        visible = visible.where(Idea.area_id == area.id)
-    ids = visible.with_only_columns(Idea.id)
-    totals = (
-        select(
-            Vote.idea_id,
-            votes.label("votes"),
-            value.label("value"),
-            recent.label("recent"),
-            previous.label("previous"),
-            *per_importance,
-        )
-        .join(Member, Member.id == Vote.member_id)
-        .where(voter_ok, Vote.idea_id.in_(ids))
-        .group_by(Vote.idea_id)
-        .subquery()
-    )
-    order = {
-        "value": (cast(func.coalesce(totals.c.value, 0), Float).desc(),),
-        "votes": (func.coalesce(totals.c.votes, 0).desc(),),
-        "trend": (
-            (func.coalesce(totals.c.recent, 0) - func.coalesce(totals.c.previous, 0)).desc(),
-        ),
-        "new": (Idea.created_at.desc(),),
-    }[sort]
-    query = (
-        select(Idea, totals)
-        .options(*_LIST_LOADING)
-        .outerjoin(totals, totals.c.idea_id == Idea.id)
-        .where(Idea.id.in_(ids))
-        .order_by(*order, Idea.vote_count.desc(), Idea.id.desc())
-    )
+        query = query.where(Idea.area_id == area.id)
     if segment:
-        query = query.where(totals.c.votes > 0)
-    page_rows = _RowPagination(
-        select=query,
-        session=db.session(),
+        # Only ideas someone in the segment wants, ranked by that segment's demand.
+        query = query.join(Demand, and_(Demand.idea_id == Idea.id, Demand.segment == segment))
+        value_key, votes_key = Demand.value, Demand.votes
+    else:
+        value_key, votes_key = Idea.demand_value, Idea.vote_count
+    if sort == "trend":
+        # Only votes of the last 60 days can move the trend (index on created_at).
+        voters = _live(select(Vote.idea_id).join(Member, Member.id == Vote.member_id))
+        if segment:
+            voters = voters.where(Member.segment == segment)
+        window = (
+            voters.add_columns(
+                func.sum(case((Vote.created_at >= recent_start, 1), else_=-1)).label("trend")
+            )
+            .where(Vote.created_at >= previous_start)
+            .group_by(Vote.idea_id)
+            .subquery()
+        )
+        query = query.outerjoin(window, window.c.idea_id == Idea.id)
+        order = (func.coalesce(window.c.trend, 0).desc(), value_key.desc())
+    else:
+        order = {
+            "value": (value_key.desc(), votes_key.desc()),
+            "votes": (votes_key.desc(), value_key.desc()),
+            "new": (Idea.created_at.desc(),),
+        }[sort]
+    page_ideas = db.paginate(
+        query.order_by(*order, Idea.id.desc()),
         page=min(max(page, 1), community.MAX_PAGE),
         per_page=per_page,
         max_per_page=200,
         error_out=False,
-    )  # fmt: skip
-    rows = []
-    for item in page_rows.items:
-        rows.append(_review_row(item))
-    _add_segments(rows, segment)
-    page_rows.items = rows
-    return page_rows
-
-
-def _review_row(item) -> ReviewRow:
-    idea = item[0]
-    data = item._mapping
-    importance = {}
-    columns = list(data.values())
-    # idea, idea_id, votes, value, recent, previous, then one column per importance
-    for offset, level in enumerate(IMPORTANCE):
-        importance[level] = int(columns[6 + offset] or 0)
-    return ReviewRow(
-        idea=idea,
-        votes=int(data["votes"] or 0),
-        importance=importance,
-        recent=int(data["recent"] or 0),
-        previous=int(data["previous"] or 0),
-        value=Decimal(data["value"] or 0).quantize(Decimal("0.01")),
     )
+    page_ideas.items = _review_rows(page_ideas.items, segment, recent_start, previous_start)
+    return page_ideas
 
 
-def _add_segments(rows: list[ReviewRow], segment) -> None:
-    if not rows:
-        return
-    query = (
-        select(
-            Vote.idea_id,
-            func.coalesce(Member.segment, "unknown"),
-            func.count(Vote.id),
-            func.coalesce(func.sum(Member.customer_value), 0),
-        )
-        .join(Member, Member.id == Vote.member_id)
-        .where(Vote.voided_at.is_(None), Vote.idea_id.in_([r.idea.id for r in rows]))
-        .group_by(Vote.idea_id, func.coalesce(Member.segment, "unknown"))
-    )
+def _review_rows(ideas: list[Idea], segment, recent_start, previous_start) -> list[ReviewRow]:
+    """The figures of one page of ideas: two queries over those ideas' votes only."""
+    if not ideas:
+        return []
+    ids = [idea.id for idea in ideas]
+    voters = and_(Vote.voided_at.is_(None), Vote.idea_id.in_(ids))
     if segment:
-        query = query.where(Member.segment == segment)
-    by_idea: dict[int, dict] = defaultdict(dict)
-    for idea_id, name, count, value in db.session.execute(query):
-        by_idea[idea_id][name] = {
-            "votes": int(count),
-            "value": Decimal(value or 0).quantize(Decimal("0.01")),
+        voters = and_(voters, Member.segment == segment)
+    per_importance = [
+        func.sum(case((Vote.importance == level, 1), else_=0)).label(level) for level in IMPORTANCE
+    ]
+    figures = {
+        row.idea_id: row
+        for row in db.session.execute(
+            select(
+                Vote.idea_id,
+                func.count(Vote.id).label("votes"),
+                func.coalesce(func.sum(Member.customer_value), 0).label("value"),
+                func.sum(case((Vote.created_at >= recent_start, 1), else_=0)).label("recent"),
+                func.sum(
+                    case(
+                        (
+                            and_(Vote.created_at >= previous_start, Vote.created_at < recent_start),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label("previous"),
+                *per_importance,
+            )
+            .join(Member, Member.id == Vote.member_id)
+            .where(voters)
+            .group_by(Vote.idea_id)
+        )
+    }
+    segments: dict[int, dict] = defaultdict(dict)
+    demand = select(Demand).where(Demand.idea_id.in_(ids))
+    if segment:
+        demand = demand.where(Demand.segment == segment)
+    for row in db.session.scalars(demand):
+        segments[row.idea_id][row.segment or "unknown"] = {
+            "votes": row.votes,
+            "value": Decimal(row.value or 0).quantize(Decimal("0.01")),
         }
-    for row in rows:
-        row.segments = dict(sorted(by_idea.get(row.idea.id, {}).items()))
+    rows = []
+    for idea in ideas:
+        data = figures.get(idea.id)
+        rows.append(
+            ReviewRow(
+                idea=idea,
+                votes=int(data.votes) if data else 0,
+                importance={
+                    level: int(getattr(data, level) or 0) if data else 0 for level in IMPORTANCE
+                },
+                recent=int(data.recent or 0) if data else 0,
+                previous=int(data.previous or 0) if data else 0,
+                value=Decimal(data.value if data else 0).quantize(Decimal("0.01")),
+                segments=dict(sorted(segments.get(idea.id, {}).items())),
+            )
+        )
+    return rows
 
 
 def segments_in_use() -> list[str]:
@@ -671,7 +717,8 @@ class Drift:
 
 
 def check_counts(fix: bool = True) -> list[Drift]:
-    """Recompute every idea's vote count and trending score from its live votes."""
+    """Recompute every idea's vote count and trending score from its live votes (and,
+    when fixing, rebuild the demand summary)."""
     actual = (
         _live(
             select(Vote.idea_id, func.count(Vote.id).label("n"), func.sum(Vote.weight).label("w"))
@@ -696,6 +743,11 @@ def check_counts(fix: bool = True) -> list[Drift]:
                 .where(Idea.id == drift.idea_id)
                 .values(vote_count=drift.actual_votes, trending_score=drift.actual_score)
             )
+    if fix:
+        # The demand summary is rebuilt whole: it is derived data, cheap to redo.
+        all_ids = list(db.session.scalars(select(Idea.id).order_by(Idea.id)))
+        for start in range(0, len(all_ids), 500):
+            refresh_demand(all_ids[start : start + 500])
         db.session.commit()
     return drifts
 
