@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -197,3 +198,20 @@ class Demand(db.Model):
     segment: Mapped[str] = mapped_column(String(60), primary_key=True)
     votes: Mapped[int] = mapped_column(Integer, default=0)
     value: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=0)
+    nice_to_have: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    important: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    critical: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class VoteDay(db.Model):
+    """Live votes per idea, segment and day cast: the review's 30-day trend reads
+    a few rows per idea instead of every vote. Kept with Demand."""
+
+    __tablename__ = "ideas_vote_day"
+
+    idea_id: Mapped[int] = mapped_column(
+        ForeignKey("ideas_idea.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(60), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,13 +8,14 @@ write in one transaction → commit → send the events of community/events.py.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app, url_for
 from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +36,7 @@ from .models import (
     Idea,
     StatusChange,
     Vote,
+    VoteDay,
     idea_tag,
     trending_weight,
 )
@@ -198,6 +200,7 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
         if existing.voided_at is not None:
             raise NotAllowed("Your vote on this idea was voided by a moderator.")
         if existing.importance != importance and importance is not None:
+            _recount_importance(existing, member, existing.importance, importance)
             existing.importance = importance
             db.session.commit()
             events.idea_voted.send(existing, idea=idea, by=member, changed=True)
@@ -214,7 +217,10 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
     db.session.add(ballot)
     try:
         db.session.flush()
-        refresh_demand([idea.id])
+        moved = _count_vote(ballot, member, +1)
+        db.session.execute(
+            update(Idea).where(Idea.id == idea.id).values(demand_value=Idea.demand_value + moved)
+        )
         db.session.commit()
     except IntegrityError:  # the same member voting twice at the same moment
         db.session.rollback()
@@ -229,14 +235,17 @@ def unvote(idea: Idea, member: Member) -> Idea:
     ballot = my_vote(idea, member)
     if ballot is None:
         return idea
+    moved = _count_vote(ballot, member, -1)
     db.session.delete(ballot)
     db.session.execute(
         update(Idea)
         .where(Idea.id == idea.id)
-        .values(vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight)
+        .values(
+            vote_count=Idea.vote_count - 1,
+            trending_score=Idea.trending_score - ballot.weight,
+            demand_value=Idea.demand_value + moved,
+        )
     )
-    db.session.flush()
-    refresh_demand([idea.id])
     db.session.commit()
     db.session.refresh(idea)
     events.idea_unvoted.send(idea, by=member)
@@ -409,16 +418,17 @@ def void_votes(member: Member, by: Member, reason) -> list[int]:
     for ballot in votes:
         ballot.voided_at = now
         ballot.voided_by_id = by.id
+        moved = _count_vote(ballot, member, -1)
         db.session.execute(
             update(Idea)
             .where(Idea.id == ballot.idea_id)
             .values(
-                vote_count=Idea.vote_count - 1, trending_score=Idea.trending_score - ballot.weight
+                vote_count=Idea.vote_count - 1,
+                trending_score=Idea.trending_score - ballot.weight,
+                demand_value=Idea.demand_value + moved,
             )
         )
     idea_ids = sorted({v.idea_id for v in votes})
-    db.session.flush()
-    refresh_demand(idea_ids)
     db.session.commit()
     events.idea_votes_voided.send(member, by=by, idea_ids=idea_ids, reason=reason)
     return idea_ids
@@ -516,38 +526,94 @@ class ReviewRow:
         return self.recent - self.previous
 
 
+def _upsert_add(model, keys: dict, amounts: dict) -> None:
+    """INSERT the row or add the amounts to it, in one atomic statement."""
+    insert_ = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(model).values(**keys, **amounts)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: getattr(model, name) + statement.excluded[name] for name in amounts},
+    )
+    db.session.execute(statement)
+
+
+def _count_vote(ballot: Vote, member: Member, delta: int) -> Decimal:
+    """Add (+1) or take away (-1) one live vote in the demand summary; returns the
+    customer value it moved, for the idea's demand_value."""
+    segment = member.segment or ""
+    value = (member.customer_value or Decimal(0)) * delta
+    amounts = {"votes": delta, "value": value}
+    if ballot.importance:
+        amounts[ballot.importance] = delta
+    _upsert_add(Demand, {"idea_id": ballot.idea_id, "segment": segment}, amounts)
+    _upsert_add(
+        VoteDay,
+        {"idea_id": ballot.idea_id, "segment": segment, "day": ballot.created_at.date()},
+        {"votes": delta},
+    )
+    return value
+
+
+def _recount_importance(ballot: Vote, member: Member, old, new) -> None:
+    amounts = {}
+    if old:
+        amounts[old] = -1
+    if new:
+        amounts[new] = amounts.get(new, 0) + 1
+    if amounts:
+        _upsert_add(Demand, {"idea_id": ballot.idea_id, "segment": member.segment or ""}, amounts)
+
+
 def refresh_demand(idea_ids) -> None:
-    """Recompute the Demand rows and demand_value of these ideas from their live
-    votes and their voters' customer data now. Runs inside the caller's
-    transaction, after its vote changes (the idea row's update serialises it)."""
+    """Rebuild the Demand and VoteDay rows and demand_value of these ideas from their
+    live votes and their voters' customer data now (after a merge, a change of a
+    voter's customer data, or `flask ideas check`). Inside the caller's transaction."""
     ids = sorted(set(idea_ids))
     if not ids:
         return
     segment = func.coalesce(Member.segment, "")
-    rows = db.session.execute(
-        _live(
-            select(
-                Vote.idea_id,
-                segment,
-                func.count(Vote.id),
-                func.coalesce(func.sum(Member.customer_value), 0),
-            )
-            .join(Member, Member.id == Vote.member_id)
-            .where(Vote.idea_id.in_(ids))
+    live_votes = (
+        _live(select(Vote.idea_id, segment))
+        .join(Member, Member.id == Vote.member_id)
+        .where(Vote.idea_id.in_(ids))
+    )
+    per_importance = [
+        func.sum(case((Vote.importance == level, 1), else_=0)).label(level) for level in IMPORTANCE
+    ]
+    demand = db.session.execute(
+        live_votes.add_columns(
+            func.count(Vote.id).label("votes"),
+            func.coalesce(func.sum(Member.customer_value), 0).label("value"),
+            *per_importance,
         ).group_by(Vote.idea_id, segment)
     ).all()
+    day = func.date(Vote.created_at)
+    days = db.session.execute(
+        live_votes.add_columns(day, func.count(Vote.id)).group_by(Vote.idea_id, segment, day)
+    ).all()
     db.session.execute(delete(Demand).where(Demand.idea_id.in_(ids)))
-    totals: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
-    if rows:
+    db.session.execute(delete(VoteDay).where(VoteDay.idea_id.in_(ids)))
+    if demand:
         db.session.execute(
             insert(Demand),
             [
-                {"idea_id": idea_id, "segment": name, "votes": count, "value": value}
-                for idea_id, name, count, value in rows
+                {"idea_id": row[0], "segment": row[1], "votes": row.votes, "value": row.value,
+                 **{level: getattr(row, level) or 0 for level in IMPORTANCE}}
+                for row in demand
             ],
-        )
-    for idea_id, _name, _count, value in rows:
-        totals[idea_id] += Decimal(value or 0)
+        )  # fmt: skip
+    if days:
+        db.session.execute(
+            insert(VoteDay),
+            [
+                {"idea_id": idea_id, "segment": name, "votes": count,
+                 "day": date.fromisoformat(cast_on) if isinstance(cast_on, str) else cast_on}
+                for idea_id, name, cast_on, count in days
+            ],
+        )  # fmt: skip
+    totals: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
+    for row in demand:
+        totals[row[0]] += Decimal(row.value or 0)
     for idea_id, total in totals.items():
         db.session.execute(update(Idea).where(Idea.id == idea_id).values(demand_value=total))
 
@@ -572,7 +638,6 @@ def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1
     if status not in (None, "") and status not in STATUSES:
         raise Invalid("Unknown status.", fields={"status": f"One of: {', '.join(STATUSES)}."})
     now = utcnow()
-    recent_start, previous_start = now - timedelta(days=30), now - timedelta(days=60)
     query = _visible_ideas(viewer).where(Idea.status != "merged").options(*_LIST_LOADING)
     if status:
         query = query.where(Idea.status == status)
@@ -584,17 +649,23 @@ def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1
         value_key, votes_key = Demand.value, Demand.votes
     else:
         value_key, votes_key = Idea.demand_value, Idea.vote_count
+    if segment:
+        query = query.where(Demand.votes > 0)
     if sort == "trend":
-        # Only votes of the last 60 days can move the trend (index on created_at).
-        voters = _live(select(Vote.idea_id).join(Member, Member.id == Vote.member_id))
+        today = now.date()
+        days = select(VoteDay.idea_id).where(VoteDay.day > today - timedelta(days=60))
         if segment:
-            voters = voters.where(Member.segment == segment)
+            days = days.where(VoteDay.segment == segment)
         window = (
-            voters.add_columns(
-                func.sum(case((Vote.created_at >= recent_start, 1), else_=-1)).label("trend")
+            days.add_columns(
+                func.sum(
+                    case(
+                        (VoteDay.day > today - timedelta(days=30), VoteDay.votes),
+                        else_=-VoteDay.votes,
+                    )
+                ).label("trend")
             )
-            .where(Vote.created_at >= previous_start)
-            .group_by(Vote.idea_id)
+            .group_by(VoteDay.idea_id)
             .subquery()
         )
         query = query.outerjoin(window, window.c.idea_id == Idea.id)
@@ -612,71 +683,46 @@ def review(viewer, *, sort="value", segment=None, status=None, area=None, page=1
         max_per_page=200,
         error_out=False,
     )
-    page_ideas.items = _review_rows(page_ideas.items, segment, recent_start, previous_start)
+    page_ideas.items = _review_rows(page_ideas.items, segment, now.date())
     return page_ideas
 
 
-def _review_rows(ideas: list[Idea], segment, recent_start, previous_start) -> list[ReviewRow]:
-    """The figures of one page of ideas: two queries over those ideas' votes only."""
+def _review_rows(ideas: list[Idea], segment, today: date) -> list[ReviewRow]:
+    """The figures of one page of ideas, from the summaries: two small queries."""
     if not ideas:
         return []
     ids = [idea.id for idea in ideas]
-    voters = and_(Vote.voided_at.is_(None), Vote.idea_id.in_(ids))
-    if segment:
-        voters = and_(voters, Member.segment == segment)
-    per_importance = [
-        func.sum(case((Vote.importance == level, 1), else_=0)).label(level) for level in IMPORTANCE
-    ]
-    figures = {
-        row.idea_id: row
-        for row in db.session.execute(
-            select(
-                Vote.idea_id,
-                func.count(Vote.id).label("votes"),
-                func.coalesce(func.sum(Member.customer_value), 0).label("value"),
-                func.sum(case((Vote.created_at >= recent_start, 1), else_=0)).label("recent"),
-                func.sum(
-                    case(
-                        (
-                            and_(Vote.created_at >= previous_start, Vote.created_at < recent_start),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ).label("previous"),
-                *per_importance,
-            )
-            .join(Member, Member.id == Vote.member_id)
-            .where(voters)
-            .group_by(Vote.idea_id)
-        )
-    }
-    segments: dict[int, dict] = defaultdict(dict)
-    demand = select(Demand).where(Demand.idea_id.in_(ids))
+    demand = select(Demand).where(Demand.idea_id.in_(ids), Demand.votes > 0)
+    days = select(
+        VoteDay.idea_id,
+        func.sum(case((VoteDay.day > today - timedelta(days=30), VoteDay.votes), else_=0)),
+        func.sum(case((VoteDay.day <= today - timedelta(days=30), VoteDay.votes), else_=0)),
+    ).where(VoteDay.idea_id.in_(ids), VoteDay.day > today - timedelta(days=60))
     if segment:
         demand = demand.where(Demand.segment == segment)
-    for row in db.session.scalars(demand):
-        segments[row.idea_id][row.segment or "unknown"] = {
-            "votes": row.votes,
-            "value": Decimal(row.value or 0).quantize(Decimal("0.01")),
-        }
-    rows = []
-    for idea in ideas:
-        data = figures.get(idea.id)
-        rows.append(
-            ReviewRow(
-                idea=idea,
-                votes=int(data.votes) if data else 0,
-                importance={
-                    level: int(getattr(data, level) or 0) if data else 0 for level in IMPORTANCE
-                },
-                recent=int(data.recent or 0) if data else 0,
-                previous=int(data.previous or 0) if data else 0,
-                value=Decimal(data.value if data else 0).quantize(Decimal("0.01")),
-                segments=dict(sorted(segments.get(idea.id, {}).items())),
-            )
+        days = days.where(VoteDay.segment == segment)
+    rows = {
+        idea.id: ReviewRow(
+            idea=idea, votes=0, importance=dict.fromkeys(IMPORTANCE, 0), recent=0, previous=0,
+            value=Decimal("0.00"),
         )
-    return rows
+        for idea in ideas
+    }  # fmt: skip
+    for part in db.session.scalars(demand):
+        row = rows[part.idea_id]
+        row.votes += part.votes
+        row.value += Decimal(part.value or 0).quantize(Decimal("0.01"))
+        for level in IMPORTANCE:
+            row.importance[level] += getattr(part, level) or 0
+        row.segments[part.segment or "unknown"] = {
+            "votes": part.votes,
+            "value": Decimal(part.value or 0).quantize(Decimal("0.01")),
+        }
+    for idea_id, recent, previous in db.session.execute(days.group_by(VoteDay.idea_id)):
+        rows[idea_id].recent, rows[idea_id].previous = int(recent or 0), int(previous or 0)
+    for row in rows.values():
+        row.segments = dict(sorted(row.segments.items()))
+    return [rows[idea.id] for idea in ideas]
 
 
 def segments_in_use() -> list[str]:

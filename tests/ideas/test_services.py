@@ -89,6 +89,7 @@ def backdate(idea, days: float, member=None) -> None:
     if member is not None:
         query = query.where(Vote.member_id == member.id)
     db.session.execute(query.values(created_at=cast_at, weight=trending_weight(cast_at)))
+    services.refresh_demand([idea.id])  # history was rewritten: rebuild the summaries
     db.session.commit()
 
 
