@@ -502,7 +502,7 @@ def similar_ideas(viewer, text, limit: int = 5) -> list[Idea]:
         _visible_ideas(viewer)
         .add_columns(score.label("score"))
         .where(Idea.status != "merged", score > 0)
-        .order_by(score.desc(), Idea.vote_count.desc())
+        .order_by(Idea.status.in_(("delivered", "declined")), score.desc(), Idea.vote_count.desc())
         .limit(limit)
     )
     return [row[0] for row in db.session.execute(query)]
