@@ -169,6 +169,15 @@ def can_view_profile_activity(viewer, thread: Thread) -> bool:
     return can_view_thread(viewer, thread)
 
 
+# ---- support -----------------------------------------------------------------
+
+
+def can_view_support_analytics(member) -> bool:
+    """Staff (any staff role) see deflection analytics and the support cases opened."""
+    member = _member(member)
+    return member is not None and member.is_staff
+
+
 # ---- guards used by services ----------------------------------------------
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 
-from . import api_bp, services
+from . import api_bp, search, services
 from .auth import bearer_token
-from .errors import Invalid, Unauthorized
+from .errors import Invalid, NotFound, Unauthorized
 from .extensions import csrf, limiter
 from .openapi import document
 from .web import iso
@@ -353,6 +353,92 @@ def notifications_read():
     data = json_body() if request.get_data() else {}
     unread = services.mark_notifications_read(member, data.get("ids"))
     return jsonify({"unread": unread})
+
+
+# ---- search ------------------------------------------------------------------------------
+
+SOLVED_ARGS = {
+    "": None,
+    "1": True,
+    "true": True,
+    "yes": True,
+    "0": False,
+    "false": False,
+    "no": False,
+}
+
+
+def search_item(hit) -> dict:
+    return {
+        "type": hit.type,
+        "id": hit.id,
+        "title": hit.title,
+        "url": hit.url(external=True),
+        # Escaped text; its only markup is <mark> around the matched words.
+        "snippet": str(hit.snippet),
+        "solved": hit.solved,
+        "kind": hit.kind,
+        "space": hit.space.slug if hit.space is not None else None,
+        "tags": hit.tags,
+    }
+
+
+def _choice_arg(name: str, choices) -> str | None:
+    value = request.args.get(name, "")
+    if value == "":
+        return None
+    if value not in choices:
+        raise Invalid(f"{name} must be one of: {', '.join(choices)}.", fields={name: "Unknown."})
+    return value
+
+
+@api_bp.get("/search")
+def search_everything():
+    page, per_page = paging(current_app.config["SEARCH_RESULTS_PER_PAGE"])
+    kind = _choice_arg("kind", tuple(search.KIND_LABELS))
+    sort = _choice_arg("sort", search.SORTS) or "relevance"
+    solved_arg = request.args.get("solved", "").lower()
+    if solved_arg not in SOLVED_ARGS:
+        raise Invalid("solved must be true or false.", fields={"solved": "Not a yes or no."})
+    space = None
+    if request.args.get("space"):
+        try:
+            space = services.get_space(request.args["space"], current_user)
+        except NotFound:
+            space = False  # nothing: a space the caller may not see has no results either
+    results = search.query(
+        current_user,
+        request.args.get("q", ""),
+        space=space,
+        kind=kind,
+        solved=SOLVED_ARGS[solved_arg],
+        tag=request.args.get("tag", "").strip().lower()[:30] or None,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    return jsonify(
+        {
+            "items": [search_item(hit) for hit in results.items],
+            "page": results.page,
+            "per_page": results.per_page,
+            "total": results.total,
+            "query": results.query,
+            "suggestion": results.suggestion,
+            "facets": {
+                name: [{"value": f.value, "label": f.label, "count": f.count} for f in values]
+                for name, values in results.facets.items()
+            },
+            "unavailable": results.unavailable,
+        }
+    )
+
+
+@api_bp.get("/search/similar")
+def search_similar():
+    hits = search.similar(current_user, request.args.get("q", ""))
+    items = [search_item(hit) for hit in hits]
+    return jsonify({"items": items, "page": 1, "per_page": 5, "total": len(items)})
 
 
 # ---- the contract ---------------------------------------------------------------------

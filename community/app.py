@@ -23,7 +23,21 @@ import ideas.realtime
 import ideas.subscribers
 import ideas.views
 
-from . import api, api_bp, auth, bp, cli, errors, openapi, realtime, views, web  # noqa: F401
+from . import (  # noqa: F401
+    api,
+    api_bp,
+    auth,
+    bp,
+    cli,
+    errors,
+    help_api,
+    help_views,
+    openapi,
+    realtime,
+    search,
+    views,
+    web,
+)
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 
@@ -70,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
     auth.configure(login_manager)
     queue = app.config.get("REDIS_URL") or None
     socketio.init_app(app, message_queue=queue, cors_allowed_origins=[])
+    search.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -88,6 +103,7 @@ def _connect_subscribers() -> None:
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
+    search.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command line: `flask --app wsgi members create`, `flask --app wsgi demo-data`.
+"""Command line: `flask --app wsgi members create`, `flask --app wsgi demo-data`,
+`flask --app wsgi search reindex`.
 
 Commands parse arguments and call services; `flask db upgrade` comes from Flask-Migrate.
 """
@@ -12,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import demo, mail, services
+from . import demo, mail, search, services
 from .errors import DomainError
 from .extensions import db
 from .models import ROLES, Member
@@ -88,7 +89,34 @@ def mail_send(loop, every):
         time.sleep(every)
 
 
+search_index = AppGroup("search", help="The search index.")
+
+
+@search_index.command("reindex")
+@click.option(
+    "--wait", default=600.0, show_default=True, help="Seconds to wait for the index lock."
+)
+def search_reindex(wait):
+    """Rebuild the search index from the database."""
+    total = search.total_documents()
+    try:
+        with click.progressbar(length=total, label="Indexing", file=None) as bar:
+            count = search.reindex(progress=bar.update, timeout=wait)
+    except search.IndexUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Indexed {count} documents into {current_app.config['SEARCH_INDEX_DIR']}.")
+
+
+@search_index.command("drain")
+@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for the index lock.")
+def search_drain(wait):
+    """Apply the queued index updates now."""
+    applied = search.drain(timeout=wait)
+    click.echo(f"Applied {applied} queued updates; {search.pending()} waiting.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(members)
     app.cli.add_command(demo_data)
     app.cli.add_command(mail_group)
+    app.cli.add_command(search_index)

@@ -49,6 +49,19 @@ class Config:
     PASSWORD_HASH_MEMORY_KIB = 65536
     PASSWORD_HASH_PARALLELISM = 4
 
+    # Search: a Whoosh index in <instance>/search-index (SEARCH_INDEX_DIR overrides)
+    SEARCH_RESULTS_PER_PAGE = 20
+    SEARCH_QUERY_MAX = 200  # characters of a query that are searched
+    SEARCH_SYNC_UPDATES = True  # apply queued index updates right after each change
+    SEARCH_LOCK_TIMEOUT = 2.0  # seconds a change waits for the index writer, then stays queued
+    SEARCH_REBUILD_WAIT = 30.0  # seconds a query waits for a missing index to be rebuilt
+
+    # The help flow and deflection analytics
+    DEFLECTION_COST_PER_CASE = "15.00"  # what one support case costs, in CURRENCY
+    CURRENCY = "USD"
+    RATELIMIT_HELP = "30 per minute"  # "this solved my problem" per client address
+    RATELIMIT_CASES = "10 per hour"  # support cases opened per client address
+
     # Number of proxies in front of the app (X-Forwarded-* trusted from them)
     PROXY_COUNT = 0
 

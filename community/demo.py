@@ -13,7 +13,7 @@ from datetime import timedelta
 import click
 from sqlalchemy import update
 
-from . import events, services
+from . import events, help, search, services
 from .extensions import db
 from .models import Post, Thread, utcnow
 
@@ -144,6 +144,67 @@ def _backdate(thread: Thread, days_ago: float, rng: random.Random) -> None:
     db.session.commit()
 
 
+# What customers typed in /help before a solution helped them (by thread title start).
+HELP_QUERIES = {
+    "How do I invite": [
+        "invite 40 people at once",
+        "bulk invite team",
+        "add everyone to workspace",
+    ],
+    "Workspace shows": ["workspace pending verification", "verification stuck two days"],
+    "Can I switch": ["change monthly to annual", "annual billing mid cycle"],
+    "Invoice needs": ["vat number on invoice", "add tax id to invoices", "reissue old invoice"],
+    "Salesforce sync": ["salesforce stops syncing", "salesforce 2000 records limit"],
+    "Webhook signature": ["webhook signature mismatch", "hmac signature wrong"],
+    "Android app": ["android no push notifications", "notifications android 14"],
+}
+CASES = [
+    ("jordan@acme.example", "Seats still billed after deactivating users",
+     "We deactivated 6 users on the 3rd and the new invoice still counts 46 seats.",
+     "deactivated users still on invoice"),
+    (None, "Cannot verify our domain",
+     "The TXT record is on the root domain since Monday and verification still fails.",
+     "domain verification fails"),
+]  # fmt: skip
+
+
+def _help_flow(solved: list[Thread], customers, rng: random.Random) -> tuple[int, int]:
+    """A month of the help flow: customers (and visitors) confirming solutions,
+    and a couple of support cases, through the help services."""
+    counted = 0
+    now = utcnow()
+    for days_ago in range(30, -1, -1):
+        for _ in range(rng.randint(1, 6)):
+            thread = rng.choice(solved)
+            queries = next(
+                (q for start, q in HELP_QUERIES.items() if thread.title.startswith(start)),
+                [thread.title.lower()],
+            )
+            member = rng.choice(customers) if rng.random() < 0.4 else None
+            result = help.confirm_solution(
+                thread.id,
+                rng.choice(queries),
+                by=member,
+                visitor_key=f"s:demo-visitor-{rng.randint(1, 60)}",
+                user_agent="Mozilla/5.0 (demo data)",
+                scripted=True,
+                at=now - timedelta(days=days_ago, hours=rng.uniform(0, 8)),
+            )
+            counted += result.counted
+    for n, (email, subject, description, query) in enumerate(CASES):
+        member = services.find_member_by_email(email) if email else None
+        help.open_case(
+            subject,
+            description,
+            None if member else "casey@visitor.example",
+            by=member,
+            visitor_key=f"s:demo-case-{n}",
+            query=query,
+            at=now - timedelta(days=3 + 9 * n, hours=2),
+        )
+    return counted, len(CASES)
+
+
 def seed(app, echo=click.echo) -> dict:
     rng = random.Random(7)
     members = {}
@@ -161,6 +222,7 @@ def seed(app, echo=click.echo) -> dict:
         )
     customers = [members[name] for _email, name in CUSTOMERS]
     helpers = [*customers, members["Sam Okafor"]]
+    solved = []
     with click.progressbar(THREADS, label="Demo threads", file=None) as bar:
         for index, (slug, kind, title, body, tags, replies) in enumerate(bar):
             asker = customers[index % len(customers)]
@@ -173,12 +235,16 @@ def seed(app, echo=click.echo) -> dict:
                         services.give_kudos(post, giver)
                 if accepted:
                     services.accept_answer(post, asker)
+                    solved.append(thread)
             _backdate(thread, days_ago=60 - index * 3.5, rng=rng)
     for member in customers[:4]:
         services.follow_space(spaces["integrations"], member)
+    deflected, cases = _help_flow(solved, customers, rng)
     events.demo_data_seeded.send(app, members=members, spaces=spaces)
+    search.reindex()  # back-dating moved the dates the index sorts by
     echo(
-        f"Demo community ready: {len(members)} members, {len(spaces)} spaces, {len(THREADS)} threads."
+        f"Demo community ready: {len(members)} members, {len(spaces)} spaces, {len(THREADS)} threads, "
+        f"{deflected} deflected cases, {cases} support cases."
     )
     echo(f"Sign in as {ADMIN_EMAIL} (admin) or jordan@acme.example (customer), "
          f"password: {DEMO_PASSWORD}")  # fmt: skip

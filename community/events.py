@@ -104,6 +104,18 @@ demo_data_seeded = _events.signal(
     "other domains add theirs. sender: the Flask app; members: dict name -> Member; "
     "spaces: dict slug -> Space.",
 )
+case_deflected = _events.signal(
+    "case_deflected",
+    doc="A customer confirmed in the help flow that a thread solved their problem (counted "
+    "once per customer, thread and day; robots never). sender: Deflection; thread: the "
+    "solution Thread; member: the Member, or None for a visitor; query: what they typed.",
+)
+case_escalated = _events.signal(
+    "case_escalated",
+    doc="A customer still needed help and opened a support case, pending CRM sync. "
+    "sender: SupportCase; member: the Member, or None for a visitor; thread: the Thread "
+    "they were reading, or None.",
+)
 
 
 def catalogue():

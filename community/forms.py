@@ -93,3 +93,13 @@ class RolesForm(FlaskForm):
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )
+
+
+class CaseForm(FlaskForm):
+    subject = StringField("Subject")
+    description = TextAreaField(
+        "What happened?", description="What you tried, what you expected, any error message."
+    )
+    email = EmailField("Your e-mail address", description="Support will answer you there.")
+    query = HiddenField()
+    thread_id = HiddenField()

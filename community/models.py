@@ -323,6 +323,80 @@ class ThreadView(db.Model):
     viewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class SearchQueueItem(db.Model):
+    """An update waiting for the search index: which document, and whether to
+    index it again or remove it. Search subscribers write these after commit;
+    whichever process holds the index lock applies and deletes them, so several
+    app processes never write the index at once and no update is lost."""
+
+    __tablename__ = "community_search_queue"
+    __table_args__ = (CheckConstraint("action IN ('index', 'remove')", name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "<type>:<id>", e.g. "thread:12" or "member:3" (community/search.py).
+    doc_key: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10), default="index")
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+CASE_STATUSES = ("pending_sync", "open", "pending", "solved", "closed")
+
+
+class Deflection(db.Model):
+    """A customer confirmed in the help flow that a community thread solved their
+    problem: a support case the company did not have to handle. One row per
+    customer (member or browser session), thread and UTC day."""
+
+    __tablename__ = "community_deflection"
+    __table_args__ = (UniqueConstraint("visitor_key", "thread_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("community_thread.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_member.id", ondelete="SET NULL"), index=True
+    )
+    # "m:<member id>" for members, "s:<browser session key>" for visitors.
+    visitor_key: Mapped[str] = mapped_column(String(64))
+    query: Mapped[str] = mapped_column(Text, default="")
+    # The UTC date (YYYY-MM-DD): the window in which a repeat confirmation counts once.
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    thread: Mapped[Thread] = relationship()
+    member: Mapped[Member | None] = relationship()
+
+
+class SupportCase(db.Model):
+    """A support case opened from the help flow ("still need help"). It waits as
+    pending_sync until the CRM bridge creates it in the CRM and syncs its status back."""
+
+    __tablename__ = "community_support_case"
+    __table_args__ = (CheckConstraint(f"status IN {CASE_STATUSES}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Shown to the customer, e.g. "CASE-7K2M9Q4X".
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_member.id", ondelete="SET NULL"), index=True
+    )
+    visitor_key: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    # What the customer searched for, and the suggestion they were reading, if any.
+    query: Mapped[str] = mapped_column(Text, default="")
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_thread.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default="pending_sync")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    member: Mapped[Member | None] = relationship()
+    thread: Mapped[Thread | None] = relationship()
+
+
 class Notification(db.Model):
     __tablename__ = "community_notification"
     __table_args__ = (

@@ -241,6 +241,97 @@ PATHS = {
             ),
         }
     },
+    "/api/v1/search": {
+        "get": {
+            "summary": "Search threads and members the caller may see",
+            "description": 'Words, "phrases", AND/OR/NOT and (groups); any input is '
+            "accepted. Solved threads rank above unsolved ones of equal relevance. "
+            "`suggestion` is a spelling correction that finds more.",
+            "parameters": [
+                {"name": "q", "in": "query", "schema": {"type": "string"}},
+                {"name": "space", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {
+                        "type": "string",
+                        "enum": ["question", "discussion", "member", "idea"],
+                    },
+                },
+                {
+                    "name": "solved",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                },
+                {"name": "tag", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["relevance", "recent"]},
+                },
+                *PAGING,
+            ],
+            "responses": answer("Results", ref("SearchResults"), errors=(422,)),
+        }
+    },
+    "/api/v1/search/similar": {
+        "get": {
+            "summary": "Up to 5 threads like a question being written, solved first",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+            "responses": answer("Similar threads", page_of("SearchItem")),
+        }
+    },
+    "/api/v1/help/deflections": {
+        "post": {
+            "summary": "This solved my problem: record a deflected case",
+            "description": "Counted once per customer, thread and day, and only from a person: "
+            "the help page's script (its token in the X-Help-Token header) or an API token. "
+            "201 when counted; 200 with `reason` (duplicate, robot) when not.",
+            "security": [{"bearer": []}, {"session": []}, {}],
+            "parameters": [{"name": "X-Help-Token", "in": "header", "schema": {"type": "string"}}],
+            "requestBody": body(
+                {"query": {"type": "string", "maxLength": 500}, "thread_id": {"type": "integer"}},
+                ["query", "thread_id"],
+            ),
+            "responses": {
+                **answer("Counted", ref("DeflectionResult"), "201", (400, 404, 422, 429)),
+                "200": {
+                    "description": "Not counted (a duplicate today, or a robot)",
+                    "content": {"application/json": {"schema": ref("DeflectionResult")}},
+                },
+            },
+        }
+    },
+    "/api/v1/help/cases": {
+        "post": {
+            "summary": "Still need help: open a support case (pending CRM sync)",
+            "security": [{"bearer": []}, {"session": []}, {}],
+            "requestBody": body(
+                {
+                    "subject": {"type": "string", "minLength": 5, "maxLength": 200},
+                    "description": {"type": "string", "maxLength": 5000},
+                    "email": {"type": "string", "description": "Required for visitors"},
+                    "query": {"type": "string", "description": "What they searched for"},
+                    "thread_id": {"type": "integer", "description": "The suggestion read"},
+                },
+                ["subject", "description"],
+            ),
+            "responses": answer("The case", ref("SupportCase"), "201", (400, 422, 429)),
+        }
+    },
+    "/api/v1/analytics/deflection": {
+        "get": {
+            "summary": "Deflection analytics (staff)",
+            "description": "Totals count every deflection and case in the period (UTC dates, "
+            "inclusive; the last 30 days by default); by_space and top_solutions only what "
+            "the caller may see.",
+            "parameters": [
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+            ],
+            "responses": answer("The figures", ref("DeflectionAnalytics"), errors=(401, 403, 422)),
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "security": [], "responses": answer("OpenAPI 3.1")}
     },
@@ -373,6 +464,106 @@ SCHEMAS = {
             "post_id": {"type": ["integer", "null"]},
             "created_at": STAMP,
             "read": {"type": "boolean"},
+        },
+    },
+}
+
+MONEY = {"type": "number", "description": "In the site currency, two decimals"}
+SCHEMAS |= {
+    "SearchItem": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": ["thread", "member", "idea"]},
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "url": {"type": "string"},
+            "snippet": {
+                "type": "string",
+                "description": "HTML: escaped text whose only tags are <mark> around matches",
+            },
+            "solved": {"type": ["boolean", "null"]},
+            "kind": {"type": "string"},
+            "space": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "SearchResults": {
+        "allOf": [
+            page_of("SearchItem"),
+            {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string"},
+                    "suggestion": {"type": ["string", "null"]},
+                    "unavailable": {"type": "boolean"},
+                    "facets": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "value": {"type": "string"},
+                                    "label": {"type": "string"},
+                                    "count": {"type": "integer"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        ]
+    },
+    "DeflectionResult": {
+        "type": "object",
+        "properties": {
+            "counted": {"type": "boolean"},
+            "reason": {"type": ["string", "null"], "enum": [None, "duplicate", "robot"]},
+            "thread": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "url": {"type": "string"},
+                    "title": {"type": "string"},
+                },
+            },
+            "recorded_at": STAMP,
+        },
+    },
+    "SupportCase": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "url": {"type": "string"},
+            "reference": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["pending_sync", "open", "pending", "solved", "closed"],
+            },
+            "subject": {"type": "string"},
+            "description": {"type": "string"},
+            "email": {"type": "string"},
+            "thread_id": {"type": ["integer", "null"]},
+            "created_at": STAMP,
+        },
+    },
+    "DeflectionAnalytics": {
+        "type": "object",
+        "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "currency": {"type": "string"},
+            "deflected": {"type": "integer"},
+            "escalated": {"type": "integer"},
+            "deflection_rate": {
+                "type": "number",
+                "description": "deflected / (deflected + escalated)",
+            },
+            "cost_per_case": MONEY,
+            "savings": MONEY,
+            "by_space": {"type": "array", "items": {"type": "object"}},
+            "top_solutions": {"type": "array", "items": {"type": "object"}},
+            "by_day": {"type": "array", "items": {"type": "object"}},
         },
     },
 }

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import access, bp, services
+from . import access, bp, search, services
 from .errors import DomainError, Invalid, NotFound
 from .extensions import limiter
 from .forms import (
@@ -144,6 +144,38 @@ def new_thread(slug):
     return render_template("community/new_thread.html", form=form, space=space), (
         422 if form.errors or request.method == "POST" else 200
     )
+
+
+# ---- search --------------------------------------------------------------------
+
+
+@bp.get("/search")
+def search_page():
+    args = request.args
+    selected = {
+        "space": args.get("space", "")[:60],
+        "kind": args.get("kind", "") if args.get("kind") in search.KIND_LABELS else "",
+        "solved": args.get("solved", "") if args.get("solved") in ("yes", "no") else "",
+        "tag": args.get("tag", "").strip().lower()[:30],
+    }
+    sort = args.get("sort") if args.get("sort") in search.SORTS else "relevance"
+    space = None
+    if selected["space"]:
+        try:
+            space = services.get_space(selected["space"], current_user)
+        except NotFound:
+            space = False  # nothing, exactly as for a space that does not exist
+    results = search.query(
+        current_user,
+        args.get("q", ""),
+        space=space,
+        kind=selected["kind"] or None,
+        solved={"yes": True, "no": False}.get(selected["solved"]),
+        tag=selected["tag"] or None,
+        sort=sort,
+        page=_page(),
+    )
+    return render_template("community/search.html", results=results, selected=selected)
 
 
 # ---- a thread -----------------------------------------------------------------

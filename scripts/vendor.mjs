@@ -9,6 +9,8 @@ const target = join(root, "static", "vendor");
 const files = {
   "socket.io.min.js": "node_modules/socket.io-client/dist/socket.io.min.js",
   "socket.io.min.js.map": "node_modules/socket.io-client/dist/socket.io.min.js.map",
+  "chart.umd.js": "node_modules/chart.js/dist/chart.umd.js",
+  "chart.umd.js.map": "node_modules/chart.js/dist/chart.umd.js.map",
 };
 
 mkdirSync(target, { recursive: true });

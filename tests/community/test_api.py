@@ -268,6 +268,20 @@ def route_calls(c) -> dict:
         ("/api/v1/notifications", "GET"): ("/api/v1/notifications", None, 200),
         ("/api/v1/notifications/read", "POST"): ("/api/v1/notifications/read", None, 200),
         ("/api/v1/openapi.json", "GET"): ("/api/v1/openapi.json", None, 200),
+        ("/api/v1/search", "GET"): ("/api/v1/search?q=export", None, 200),
+        ("/api/v1/search/similar", "GET"): ("/api/v1/search/similar?q=export+my+data", None, 200),
+        ("/api/v1/help/deflections", "POST"): (
+            "/api/v1/help/deflections",
+            {"query": "export my data", "thread_id": c.question.id},
+            201,
+        ),
+        ("/api/v1/help/cases", "POST"): (
+            "/api/v1/help/cases",
+            {"subject": "Export keeps failing", "description": "It stops at 99%."},
+            201,
+        ),
+        # Staff only: the asker is a customer (tests/community/test_help.py covers staff).
+        ("/api/v1/analytics/deflection", "GET"): ("/api/v1/analytics/deflection", None, 403),
     }
 
 
