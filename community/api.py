@@ -68,6 +68,11 @@ def paging(default_per_page: int) -> tuple[int, int]:
     return int_arg("page", 1), int_arg("per_page", default_per_page, maximum)
 
 
+def whole_list(items: list) -> dict:
+    """A list that fits in one page, in the list shape every list answers."""
+    return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}
+
+
 def list_body(pagination, serialize) -> dict:
     return {
         "items": [serialize(item) for item in pagination.items],
@@ -229,7 +234,7 @@ def spaces():
         data["posts"] = summary.post_count
         data["last_activity_at"] = iso(summary.last_activity)
         result.append(data)
-    return jsonify({"items": result, "page": 1, "per_page": len(result), "total": len(result)})
+    return jsonify(whole_list(result))
 
 
 @api_bp.get("/spaces/<slug>")
@@ -438,7 +443,7 @@ def search_everything():
 def search_similar():
     hits = search.similar(current_user, request.args.get("q", ""))
     items = [search_item(hit) for hit in hits]
-    return jsonify({"items": items, "page": 1, "per_page": 5, "total": len(items)})
+    return jsonify(whole_list(items))
 
 
 # ---- the contract ---------------------------------------------------------------------

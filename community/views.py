@@ -22,27 +22,11 @@ from .forms import (
     ThreadForm,
     TokenForm,
 )
-from .web import session_key, viewer_key
+from .web import page_arg, session_key, show_form_errors, viewer_key
 
 
 def _limit(name: str):
     return limiter.limit(lambda: current_app.config[name], methods=["POST"])
-
-
-def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
-
-
-def _show_errors(form, error: DomainError) -> None:
-    """Attach a service's field errors to the form; anything else is flashed."""
-    shown = False
-    for field, message in error.fields.items():
-        if field in form:
-            form[field].errors = [*list(form[field].errors or []), message]
-            shown = True
-    if not shown or not error.fields:
-        flash(error.message, "error")
 
 
 def _safe_next(target: str | None) -> str:
@@ -86,7 +70,7 @@ def all_threads():
     sort = request.args.get("sort", "latest")
     if sort not in services.THREAD_SORTS:
         sort = "latest"
-    threads = services.list_threads(current_user, sort=sort, page=_page())
+    threads = services.list_threads(current_user, sort=sort, page=page_arg())
     return render_template("community/threads.html", threads=threads, sort=sort, space=None)
 
 
@@ -96,7 +80,7 @@ def space(slug):
     sort = request.args.get("sort", "latest")
     if sort not in services.THREAD_SORTS:
         sort = "latest"
-    threads = services.list_threads(current_user, space=space, sort=sort, page=_page())
+    threads = services.list_threads(current_user, space=space, sort=sort, page=page_arg())
     return render_template(
         "community/threads.html",
         threads=threads,
@@ -138,7 +122,7 @@ def new_thread(slug):
                 form.tags.data,
             )
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             return redirect(url_for("community.thread", thread_id=thread.id))
     return render_template("community/new_thread.html", form=form, space=space), (
@@ -173,7 +157,7 @@ def search_page():
         solved={"yes": True, "no": False}.get(selected["solved"]),
         tag=selected["tag"] or None,
         sort=sort,
-        page=_page(),
+        page=page_arg(),
     )
     return render_template("community/search.html", results=results, selected=selected)
 
@@ -187,7 +171,7 @@ def thread(thread_id):
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
     services.record_view(thread, viewer_key())
-    return _thread_page(thread, ReplyForm(), page=_page())
+    return _thread_page(thread, ReplyForm(), page=page_arg())
 
 
 def _thread_page(thread, form: ReplyForm, page: int, status: int = 200):
@@ -219,7 +203,7 @@ def reply(thread_id):
         try:
             post = services.reply(thread, current_user, form.body.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             page = services.page_of_post(post, current_user)
             return redirect(
@@ -286,7 +270,7 @@ def edit_post(post_id):
             else:
                 services.edit_post(post, current_user, form.body.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             flash("Your changes are saved.", "success")
             return redirect(url_for("community.post", post_id=post.id))
@@ -336,7 +320,7 @@ def register():
                 form.email.data, form.display_name.data, form.password.data
             )
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             _sign_in(member)
             flash(f"Welcome to the community, {member.display_name}!", "success")
@@ -355,7 +339,7 @@ def login():
         try:
             member = services.authenticate(form.email.data, form.password.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             _sign_in(member, remember=bool(form.remember.data))
             return redirect(_safe_next(form.next.data))
@@ -392,7 +376,7 @@ def settings_profile():
         try:
             services.update_profile(current_user, form.display_name.data, form.bio.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             flash("Your profile is saved.", "success")
             return redirect(url_for("community.settings_profile"))
@@ -409,7 +393,7 @@ def settings_password():
         try:
             services.change_password(member, form.current_password.data, form.new_password.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             # Every other session has ended; this one carries on with the new epoch.
             _sign_in(member)
@@ -428,7 +412,7 @@ def settings_tokens():
         try:
             _token, new_token = services.issue_api_token(current_user, form.name.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
     return render_template(
         "community/settings_tokens.html",
         form=form,
@@ -451,7 +435,7 @@ def revoke_token(token_id):
 @bp.get("/notifications")
 @login_required
 def notifications():
-    page = services.list_notifications(current_user, page=_page())
+    page = services.list_notifications(current_user, page=page_arg())
     return render_template("community/notifications.html", notes=page)
 
 
@@ -469,7 +453,7 @@ def notifications_read():
 def admin_members():
     _require_admin()
     query_text = request.args.get("q", "")[:100]
-    members = services.list_members(page=_page(), query_text=query_text)
+    members = services.list_members(page=page_arg(), query_text=query_text)
     return render_template(
         "community/admin_members.html", members=members, q=query_text, form=RolesForm()
     )
@@ -521,7 +505,7 @@ def admin_spaces():
         try:
             space = services.create_space(current_user, **data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             flash(f"Space {space.name} created.", "success")
             return redirect(url_for("community.admin_spaces"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, flash, has_request_context, request, session
 from flask import Response as FlaskResponse
 from flask_login import current_user
 
@@ -36,6 +36,23 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+def page_arg() -> int:
+    """The ?page= of a list: 1 for anything that is not a positive number."""
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+def show_form_errors(form, error) -> None:
+    """Attach a service's field errors to the form's fields; anything else is flashed."""
+    shown = False
+    for field, message in error.fields.items():
+        if field in form:
+            form[field].errors = [*list(form[field].errors or []), message]
+            shown = True
+    if not shown:
+        flash(error.message, "error")
 
 
 def session_key() -> str:

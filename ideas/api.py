@@ -6,7 +6,15 @@ from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from community import access
-from community.api import authenticate_request, json_body, list_body, member_ref, paging, signed_in
+from community.api import (
+    authenticate_request,
+    json_body,
+    list_body,
+    member_ref,
+    paging,
+    signed_in,
+    whole_list,
+)
 from community.errors import Invalid, NotFound
 from community.extensions import csrf, limiter
 from community.web import iso
@@ -118,14 +126,14 @@ def submit():
 @api_bp.get("/ideas/areas")
 def areas():
     items = [area_json(a) for a in services.list_areas(current_user)]
-    return jsonify({"items": items, "page": 1, "per_page": len(items), "total": len(items)})
+    return jsonify(whole_list(items))
 
 
 @api_bp.get("/ideas/similar")
 def similar():
     ideas = services.similar_ideas(current_user, request.args.get("q", ""))
     items = [idea_json(i) for i in ideas]
-    return jsonify({"items": items, "page": 1, "per_page": 5, "total": len(items)})
+    return jsonify(whole_list(items))
 
 
 @api_bp.get("/ideas/<int:idea_id>")

@@ -22,25 +22,11 @@ from community import services as community
 from community.errors import DomainError, NotFound
 from community.extensions import limiter
 from community.forms import ReplyForm
+from community.web import page_arg, show_form_errors
 
 from . import bp, services
 from .forms import AreaForm, IdeaForm, MergeForm, StatusForm, VoteForm
 from .models import IMPORTANCE, IMPORTANCE_LABELS, STATUS_LABELS, STATUSES
-
-
-def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
-
-
-def _show_errors(form, error: DomainError) -> None:
-    shown = False
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*list(form[name].errors or []), message]
-            shown = True
-    if not shown:
-        flash(error.message, "error")
 
 
 def _choice(value, allowed, default=None):
@@ -56,7 +42,7 @@ def index():
     area = next((a for a in areas if a.slug == area_slug), None)
     tag = (request.args.get("tag") or "")[:30] or None
     ideas = services.list_ideas(
-        current_user, sort=sort, status=status, area=area, tag=tag, page=_page()
+        current_user, sort=sort, status=status, area=area, tag=tag, page=page_arg()
     )
     return render_template(
         "ideas/index.html",
@@ -88,7 +74,7 @@ def new():
                 current_user, area, form.title.data, form.body.data, form.tags.data
             )
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             flash("Your idea is posted, with your vote. Share it so others can vote!", "success")
             return redirect(url_for("ideas.idea", idea_id=idea.id))
@@ -110,7 +96,7 @@ def idea(idea_id):
 
 def _idea_page(idea, reply_form, status: int = 200):
     replies = (
-        community.thread_replies(idea.thread, current_user, page=_page(), per_page=50)
+        community.thread_replies(idea.thread, current_user, page=page_arg(), per_page=50)
         if idea.thread
         else None
     )
@@ -173,7 +159,7 @@ def comment(idea_id):
         try:
             post = community.reply(idea.thread, current_user, form.body.data)
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             return redirect(url_for("ideas.idea", idea_id=idea.id, _anchor=f"post-{post.id}"))
     return _idea_page(idea, form, status=422)
@@ -249,7 +235,7 @@ def review():
     args = _review_args()
     areas = services.list_areas(current_user)
     area = next((a for a in areas if a.slug == request.args.get("area")), None)
-    rows = services.review(current_user, area=area, page=_page(), **args)
+    rows = services.review(current_user, area=area, page=page_arg(), **args)
     return render_template(
         "ideas/review.html",
         rows=rows,
@@ -350,7 +336,7 @@ def areas():
                 space=space,
             )
         except DomainError as error:
-            _show_errors(form, error)
+            show_form_errors(form, error)
         else:
             flash(f"Idea area {area.name} created.", "success")
             return redirect(url_for("ideas.areas"))
