@@ -96,12 +96,17 @@ search_index = AppGroup("search", help="The search index.")
 @click.option(
     "--wait", default=600.0, show_default=True, help="Seconds to wait for the index lock."
 )
-def search_reindex(wait):
+@click.option(
+    "--procs", type=click.IntRange(1, 16), help="Worker processes (default: cores, up to 4)."
+)
+def search_reindex(wait, procs):
     """Rebuild the search index from the database."""
     total = search.total_documents()
     try:
         with click.progressbar(length=total, label="Indexing", file=None) as bar:
-            count = search.reindex(progress=bar.update, timeout=wait)
+            count = search.reindex(
+                progress=bar.update, timeout=wait, procs=procs or search.default_procs()
+            )
     except search.IndexUnavailable as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Indexed {count} documents into {current_app.config['SEARCH_INDEX_DIR']}.")

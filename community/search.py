@@ -46,6 +46,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from flask import Flask, current_app, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import delete, false, func, insert, select
 from sqlalchemy.orm import Session, selectinload
-from whoosh import highlight, qparser, scoring, sorting
+from whoosh import collectors, highlight, qparser, scoring, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import STOP_WORDS, CharsetFilter, StemmingAnalyzer
@@ -77,7 +78,7 @@ KIND_LABELS = {
     "member": "Members",
     "idea": "Ideas",
 }
-PREVIEW_CHARS = 1500  # of a document's text kept for snippets
+PREVIEW_CHARS = 700  # of a document's text kept for snippets
 SNIPPET_CHARS = 220
 MAX_PAGE = 1000
 MERGE_AT_SEGMENTS = 8
@@ -92,6 +93,7 @@ STOP_WORDS = STOP_WORDS | {
 }  # fmt: skip
 ANALYZER = StemmingAnalyzer(stoplist=STOP_WORDS) | CharsetFilter(accent_map)
 RELEVANCE_CUTOFF = 0.3  # suggestions scoring below this share of the best one are noise
+COMMON_SHARE = 0.2  # suggestions ignore words in more than this share of documents
 
 SCHEMA = Schema(
     key=ID(stored=True, unique=True),  # "<type>:<id>"
@@ -101,7 +103,7 @@ SCHEMA = Schema(
     question=TEXT(analyzer=ANALYZER, spelling=True),  # a thread's opening post
     body=TEXT(analyzer=ANALYZER, spelling=True),  # every visible post
     answer=TEXT(analyzer=ANALYZER),  # the accepted answer
-    tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+    tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, sortable=True),
     space=ID(stored=True, sortable=True),  # space id, or PUBLIC
     solved=ID(stored=True, sortable=True),  # "1" | "0" ("" for members)
     hidden=ID(stored=True),  # "1" | "0"
@@ -418,12 +420,13 @@ def _snippet(whoosh_hit, fieldname: str, text: str) -> Markup:
 
 
 class _Ranking(scoring.BM25F):
-    """BM25F, then solved threads are lifted by SOLVED_BOOST."""
-
-    use_final = True
+    """BM25F, then solved threads are lifted by SOLVED_BOOST. Searches that only
+    want the top few (suggestions, which order solved threads themselves) turn
+    ``use_final`` off, letting Whoosh skip blocks that cannot make the top."""
 
     def __init__(self):
         super().__init__()
+        self.use_final = True
         self._reader = None
         self._solved = None
 
@@ -512,6 +515,62 @@ class IndexUnavailable(Exception):
     """The index could not be read, and could not be rebuilt in time."""
 
 
+FACET_COLUMNS = ("space", "kind", "solved", "tags")
+
+
+def _segment_values(reader) -> dict[str, list]:
+    count = reader.doc_count_all()
+    values = {
+        name: list(reader.column_reader(name)) if reader.has_column(name) else [""] * count
+        for name in FACET_COLUMNS
+    }
+    values["tags"] = [tuple(tag for tag in raw.split(",") if tag) for raw in values["tags"]]
+    return values
+
+
+class _Recorder(collectors.WrappingCollector):
+    """Passes every match the filter allowed on to the ranking collector and
+    remembers it: the total and the facets are counted from these."""
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.matched: list[int] = []
+
+    def collect(self, sub_docnum):
+        self.matched.append(self.offset + sub_docnum)
+        return self.child.collect(sub_docnum)
+
+
+def _run(searcher, parsed, filter_docs, limit: int, sort: str = "relevance", top_only=False):
+    """Search once: the top ``limit`` hits and every match the filter allows (for
+    the total and the facets), unless ``top_only``: then Whoosh may skip what
+    cannot make the top and nothing else is counted. Snippets highlight the
+    query's terms."""
+    if sort == "recent":
+        ranked = collectors.SortingCollector(
+            sorting.FieldFacet("activity", reverse=True), limit=limit
+        )
+    elif top_only:
+        ranked = collectors.TopCollector(limit)
+    elif limit < searcher.doc_count_all():
+        # No pruning: the matcher must visit every match for the total and facets.
+        ranked = collectors.TopCollector(limit, usequality=False, replace=0)
+    else:
+        ranked = collectors.UnlimitedCollector()
+    recorder = _Recorder(ranked)
+    outer = collectors.FilterCollector(recorder, allow=filter_docs)
+    weighting = searcher.weighting
+    weighting.use_final = not top_only
+    try:
+        searcher.search_with_collector(parsed, outer)
+    finally:
+        weighting.use_final = True
+    results = outer.results()
+    results.formatter = _MarkFormatter()
+    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+    return results, recorder.matched
+
+
 class _Handle:
     """One app's view of its index directory: a searcher kept open between
     queries and refreshed when the index changes (or is swapped by a rebuild).
@@ -524,6 +583,8 @@ class _Handle:
         self._searcher = None
         self._inode = None
         self._filters: dict[str, object] = {}
+        self._values: dict[str, list] | None = None
+        self._segment_values: dict[str, dict[str, list]] = {}
         self.last_repair = 0.0
 
     def searcher(self):
@@ -539,6 +600,7 @@ class _Handle:
             self._searcher.close()
             self._searcher = self._index.searcher(weighting=_Ranking())
             self._filters.clear()
+            self._values = None
         return self._searcher
 
     def filter_docs(self, searcher, key: str, query: wq.Query):
@@ -551,6 +613,24 @@ class _Handle:
             self._filters[key] = searcher._filter_to_comb(query)
         return self._filters[key]
 
+    def facet_values(self, searcher) -> dict[str, list]:
+        """Each document's space, kind, solved and tags by document number, read
+        from the index's columns once per segment (segments never change; a new
+        generation mostly adds small ones)."""
+        if self._values is None:
+            values: dict[str, list] = {name: [] for name in FACET_COLUMNS}
+            keep = {}
+            for reader, _offset in sorted(searcher.reader().leaf_readers(), key=lambda r: r[1]):
+                segment = reader.segment()
+                key = segment.segment_id() if segment is not None else str(id(reader))
+                cached = self._segment_values.get(key) or _segment_values(reader)
+                keep[key] = cached
+                for name in FACET_COLUMNS:
+                    values[name].extend(cached[name])
+            self._segment_values = keep
+            self._values = values
+        return self._values
+
     def close(self):
         if self._searcher is not None:
             try:
@@ -559,6 +639,7 @@ class _Handle:
                 log.debug("search: closing a searcher failed", exc_info=True)
         self._searcher = self._index = self._inode = None
         self._filters.clear()
+        self._values = None
 
 
 def init_app(app: Flask) -> None:
@@ -617,8 +698,15 @@ def _usable(directory: str) -> bool:
         return False
 
 
-def _build(directory: str, progress: Callable[[int], None] | None) -> int:
-    """Build a fresh index beside the live one, then swap it in. Hold the lock."""
+def default_procs() -> int:
+    """Processes for a full rebuild: the machine's cores, up to four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _build(directory: str, progress: Callable[[int], None] | None, procs: int = 1) -> int:
+    """Build a fresh index beside the live one, then swap it in. Hold the lock.
+    With ``procs`` > 1 Whoosh analyses documents in that many worker processes
+    (for the command line; a rebuild inside a web request stays in-process)."""
     parent = os.path.dirname(directory.rstrip("/")) or "."
     os.makedirs(parent, exist_ok=True)
     base = os.path.basename(directory.rstrip("/"))
@@ -627,7 +715,10 @@ def _build(directory: str, progress: Callable[[int], None] | None) -> int:
     count = 0
     try:
         index = whoosh_index.create_in(fresh, SCHEMA)
-        writer = index.writer(limitmb=256)
+        if procs > 1 and total_documents() > 2000:
+            writer = index.writer(limitmb=128, procs=procs, multisegment=True)
+        else:
+            writer = index.writer(limitmb=256)
         try:
             with Session(db.engine) as session:
                 for doc_type in DOC_TYPES.values():
@@ -766,14 +857,18 @@ def total_documents() -> int:
         return sum(doc_type.count(session) for doc_type in DOC_TYPES.values())
 
 
-def reindex(progress: Callable[[int], None] | None = None, timeout: float | None = None) -> int:
+def reindex(
+    progress: Callable[[int], None] | None = None,
+    timeout: float | None = None,
+    procs: int = 1,
+) -> int:
     """Rebuild the index from the database; ``progress(n)`` is called as batches
     of n rows are indexed. Returns the number of documents indexed."""
     directory = current_app.config["SEARCH_INDEX_DIR"]
     with _exclusive(directory, timeout) as held:
         if not held:
             raise IndexUnavailable("another process holds the search index lock")
-        count = _build(directory, progress)
+        count = _build(directory, progress, procs)
         _apply_queue(directory)  # what changed while the new index was being built
     handle = _handle()
     with handle.lock:
@@ -903,25 +998,14 @@ def query(
         )
         if not filter_docs:  # nothing the member may see (Whoosh would not filter at all)
             return
-        options = {"limit": page * per_page, "filter": filter_docs, "terms": True}
-        if sort == "recent":
-            options["sortedby"] = sorting.FieldFacet("activity", reverse=True)
-        options["groupedby"] = {
-            "space": sorting.FieldFacet("space", maptype=sorting.Count),
-            "kind": sorting.FieldFacet("kind", maptype=sorting.Count),
-            "solved": sorting.FieldFacet("solved", maptype=sorting.Count),
-            "tag": sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count),
-        }
-        results = searcher.search(parsed, **options)
-        results.formatter = _MarkFormatter()
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        result.total = len(results)
+        results, matched = _run(searcher, parsed, filter_docs, page * per_page, sort)
+        result.total = len(matched)
         start = (page - 1) * per_page
         hits = list(results[start : start + per_page]) if start < result.total else []
         for whoosh_hit, hit in _checked(member, hits, stale):
             hit.snippet = _snippet(whoosh_hit, "body", whoosh_hit.get("preview", ""))
             result.items.append(hit)
-        result.facets = _facets(member, results)
+        result.facets = _facets(member, handle.facet_values(searcher), matched)
         if page == 1 and result.total < 3:
             result.suggestion = _suggestion(searcher, parsed, text, filter_docs, result.total)
 
@@ -933,11 +1017,17 @@ def query(
     return result
 
 
-def _facets(member, results) -> dict[str, list[FacetValue]]:
-    facets: dict[str, list[FacetValue]] = {}
-    space_counts = {k: v for k, v in results.groups("space").items() if k and k != PUBLIC}
-    spaces = {}
+def _facets(member, values: dict[str, list], matched: list[int]) -> dict[str, list[FacetValue]]:
+    def count(name):
+        column = values[name]
+        return Counter(column[docnum] for docnum in matched)
+
+    def ordered(facets):
+        return sorted(facets, key=lambda f: (-f.count, f.label))
+
+    space_counts = {k: n for k, n in count("space").items() if k and k != PUBLIC}
     ids = [int(k) for k in space_counts if k.isdigit()]
+    spaces = {}
     if ids:
         spaces = {
             str(s.id): s
@@ -945,33 +1035,24 @@ def _facets(member, results) -> dict[str, list[FacetValue]]:
                 select(Space).where(Space.id.in_(ids), access.visible_space_filter(member))
             )
         }
-    facets["space"] = sorted(
-        (
+    solved = count("solved")
+    tags = Counter(tag for docnum in matched for tag in values["tags"][docnum])
+    return {
+        "space": ordered(
             FacetValue(spaces[k].slug, spaces[k].name, n)
             for k, n in space_counts.items()
             if k in spaces
         ),
-        key=lambda f: (-f.count, f.label),
-    )
-    facets["kind"] = sorted(
-        (
-            FacetValue(k, KIND_LABELS.get(k, k.title()), n)
-            for k, n in results.groups("kind").items()
-            if k
+        "kind": ordered(
+            FacetValue(k, KIND_LABELS.get(k, k.title()), n) for k, n in count("kind").items() if k
         ),
-        key=lambda f: (-f.count, f.label),
-    )
-    solved = results.groups("solved")
-    facets["solved"] = [
-        FacetValue(value, label, solved[key])
-        for key, value, label in (("1", "yes", "Solved"), ("0", "no", "Unsolved"))
-        if solved.get(key)
-    ]
-    facets["tag"] = sorted(
-        (FacetValue(k, k, n) for k, n in results.groups("tag").items() if k),
-        key=lambda f: (-f.count, f.label),
-    )[:12]
-    return facets
+        "solved": [
+            FacetValue(value, label, solved[key])
+            for key, value, label in (("1", "yes", "Solved"), ("0", "no", "Unsolved"))
+            if solved.get(key)
+        ],
+        "tag": ordered(FacetValue(k, k, n) for k, n in tags.items())[:12],
+    }
 
 
 def _suggestion(searcher, parsed, text: str, filter_docs, found: int) -> str | None:
@@ -992,6 +1073,29 @@ def _suggestion(searcher, parsed, text: str, filter_docs, found: int) -> str | N
         return None
 
 
+def _rare_words_only(searcher, query: wq.Query) -> wq.Query:
+    """A loose query without the words most documents have ("fails", "after",
+    "working"): they rank nothing and cost the most. Keeps the two rarest when
+    every word is common."""
+    if not isinstance(query, wq.Or) or len(query.subqueries) < 3:
+        return query
+    if searcher.doc_count_all() < 1000:  # small indexes are quick whatever the words
+        return query
+    common = searcher.doc_count_all() * COMMON_SHARE
+
+    def frequency(sub):
+        return max(
+            (searcher.doc_frequency(field, text) for field, text in sub.iter_all_terms()),
+            default=0,
+        )
+
+    ranked = sorted(query.subqueries, key=frequency)
+    kept = [sub for sub in ranked if frequency(sub) <= common] or ranked[:2]
+    if len(kept) == len(query.subqueries):
+        return query
+    return wq.Or(kept, boost=query.boost, scale=query.scale)
+
+
 def _thread_hits(member, parsed, extra: list[wq.Query], limit: int, snippet_field: str):
     """Top threads for a loose query, checked, with snippets."""
     found: list[Hit] = []
@@ -1005,10 +1109,9 @@ def _thread_hits(member, parsed, extra: list[wq.Query], limit: int, snippet_fiel
         )
         if not filter_docs:  # nothing the member may see (Whoosh would not filter at all)
             return
-        results = searcher.search(parsed, limit=limit, filter=filter_docs, terms=True)
-        results.formatter = _MarkFormatter()
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        best = results[0].score if len(results) else 0
+        loose = _rare_words_only(searcher, parsed)
+        results, _matched = _run(searcher, loose, filter_docs, limit, top_only=True)
+        best = results[0].score if results.scored_length() else 0
         relevant = [hit for hit in results if (hit.score or 0) >= best * RELEVANCE_CUTOFF]
         for whoosh_hit, hit in _checked(member, relevant, stale):
             preview = "answer_preview" if snippet_field == "answer" else "preview"
