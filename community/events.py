@@ -4,11 +4,42 @@ Services send these *after* their transaction has committed, with a real model
 object as the sender. Other domains (reputation, moderation, crm_bridge, search,
 real time) subscribe in their own ``subscribers.py``, connected by the app factory.
 A subscriber that writes opens its own short transaction and must be idempotent.
+
+Some reactions must share the causing transaction, so that a crash can never keep
+the cause without them: a reputation ledger row, a CRM outbox row. Their writers
+connect to ``recording(signal)`` instead; services call ``record(...)`` just before
+they commit, and send the returned callable's after-commit event once committed::
+
+    sent = events.record(events.kudos_given, kudos, post=post, by=by)
+    db.session.commit()
+    sent()
+
+Recording receivers only add rows to the open session (no commit, no I/O, no
+reads they can avoid): they cost the causing transaction a statement or two.
 """
 
-from blinker import Namespace
+from collections.abc import Callable
+
+from blinker import Namespace, Signal
 
 _events = Namespace()
+_recording = Namespace()
+
+
+def recording(signal: Signal) -> Signal:
+    """The in-transaction twin of ``signal``, for writers that must commit with the cause."""
+    return _recording.signal(signal.name)
+
+
+def record(signal: Signal, sender, **kwargs) -> Callable[[], None]:
+    """Let the recording writers add their rows now; returns the after-commit send."""
+    recording(signal).send(sender, **kwargs)
+
+    def send_after_commit() -> None:
+        signal.send(sender, **kwargs)
+
+    return send_after_commit
+
 
 member_joined = _events.signal(
     "member_joined",

@@ -39,3 +39,13 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(connection, _name):
+    """Python's sqlite3 begins a transaction only before a data change, so a SAVEPOINT
+    issued first would be the outermost transaction and its RELEASE would commit on the
+    spot, half-way through a use case. Begin the real transaction first."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")

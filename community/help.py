@@ -131,8 +131,11 @@ def confirm_solution(
             db.session.add(deflection)
     except IntegrityError:  # the same customer's other tab, at the same moment
         return Confirmation(thread, counted=False, reason="duplicate", deflection=None)
+    sent = events.record(
+        events.case_deflected, deflection, thread=thread, member=member, query=query
+    )
     db.session.commit()
-    events.case_deflected.send(deflection, thread=thread, member=member, query=query)
+    sent()
     return Confirmation(thread, counted=True, reason=None, deflection=deflection)
 
 
@@ -204,8 +207,9 @@ def open_case(
         break
     else:  # pragma: no cover - 32^8 references
         raise Invalid("Could not open the case; try again.")
+    sent = events.record(events.case_escalated, case, member=member, thread=thread)
     db.session.commit()
-    events.case_escalated.send(case, member=member, thread=thread)
+    sent()
     return case
 
 

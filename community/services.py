@@ -184,6 +184,8 @@ def register_member(email, display_name, password) -> Member:
     )
     db.session.add(member)
     try:
+        db.session.flush()
+        sent = events.record(events.member_joined, member)
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
@@ -191,7 +193,7 @@ def register_member(email, display_name, password) -> Member:
             "Please correct the highlighted fields.",
             fields={"email": "An account with this e-mail address already exists."},
         ) from error
-    events.member_joined.send(member)
+    sent()
     return member
 
 
@@ -256,9 +258,12 @@ def update_profile(member: Member, display_name, bio) -> Member:
     if bio != member.bio:
         member.bio = bio
         changed.add("bio")
+    if not changed:
+        db.session.commit()
+        return member
+    sent = events.record(events.member_updated, member, changed=changed)
     db.session.commit()
-    if changed:
-        events.member_updated.send(member, changed=changed)
+    sent()
     return member
 
 
@@ -286,8 +291,9 @@ def grant_roles(member: Member, roles: Iterable[str]) -> Member:
         member.role_rows.remove(current[role])
     for role in wanted - set(current):
         member.role_rows.append(MemberRole(role=role))
+    sent = events.record(events.member_updated, member, changed={"roles"})
     db.session.commit()
-    events.member_updated.send(member, changed={"roles"})
+    sent()
     return member
 
 
@@ -300,8 +306,9 @@ def suspend_member(member: Member, until: datetime, by: Member, reason: str) -> 
         errors["until"] = "Must be a date in the future."
     raise_if_invalid(errors)
     member.suspended_until = until
+    sent = events.record(events.member_suspended, member, until=until, by=by, reason=reason)
     db.session.commit()
-    events.member_suspended.send(member, until=until, by=by, reason=reason)
+    sent()
     return member
 
 
@@ -323,8 +330,9 @@ def set_customer_attributes(member: Member, customer_value, segment, by: Member 
     raise_if_invalid(errors)
     member.customer_value = value.quantize(Decimal("0.01")) if value is not None else None
     member.segment = segment
+    sent = events.record(events.member_updated, member, changed={"customer_value", "segment"})
     db.session.commit()
-    events.member_updated.send(member, changed={"customer_value", "segment"})
+    sent()
     return member
 
 
@@ -443,8 +451,9 @@ def create_space(by: Member, **data) -> Space:
     db.session.flush()
     if space.is_private:
         db.session.add(SpaceMembership(space_id=space.id, member_id=by.id, role="host"))
+    sent = events.record(events.space_created, space, by=by)
     _commit()
-    events.space_created.send(space, by=by)
+    sent()
     return space
 
 
@@ -602,8 +611,9 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
     db.session.flush()
     notes = _notify_mentions(post, thread, author, markup.mentioned_handles(body))
     notes += _notify_space_followers(thread, author, skip={n.member_id for n in notes})
+    sent = events.record(events.thread_created, thread, post=post)
     _commit()
-    events.thread_created.send(thread, post=post)
+    sent()
     _announce(notes)
     return thread
 
@@ -709,8 +719,9 @@ def reply(thread: Thread, author: Member, body) -> Post:
     notes += _notify_followers(post, thread, author, skip={n.member_id for n in notes})
     if not is_following_thread(thread, author):
         db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
+    sent = events.record(events.post_created, post, thread=thread)
     _commit()
-    events.post_created.send(post, thread=thread)
+    sent()
     _announce(notes)
     return post
 
@@ -734,8 +745,9 @@ def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
     if tag_names is not None:
         thread.tags = tag_rows(tag_names)
     notes = _notify_mentions(post, thread, by, markup.mentioned_handles(body) - old_mentions)
+    sent = events.record(events.post_edited, post, by=by, before=before)
     _commit()
-    events.post_edited.send(post, by=by, before=before)
+    sent()
     _announce(notes)
     return post
 
@@ -758,10 +770,15 @@ def accept_answer(post: Post, by: Member) -> Thread:
     notes = []
     if post.author_id != by.id:
         notes.append(_notify(post.author_id, "accepted", by, thread, post))
-    _commit()
+    sent = []
     if replaced is not None:
-        events.answer_unaccepted.send(replaced, thread=thread, by=by)
-    events.answer_accepted.send(post, thread=thread, by=by, replaced=replaced)
+        sent.append(events.record(events.answer_unaccepted, replaced, thread=thread, by=by))
+    sent.append(
+        events.record(events.answer_accepted, post, thread=thread, by=by, replaced=replaced)
+    )
+    _commit()
+    for send in sent:
+        send()
     _announce(notes)
     return thread
 
@@ -776,8 +793,9 @@ def unaccept_answer(post: Post, by: Member) -> Thread:
     if thread.accepted_post_id != post.id:
         return thread  # nothing to undo; DELETE is idempotent
     thread.accepted_post_id = None
+    sent = events.record(events.answer_unaccepted, post, thread=thread, by=by)
     _commit()
-    events.answer_unaccepted.send(post, thread=thread, by=by)
+    sent()
     return thread
 
 
@@ -799,8 +817,9 @@ def give_kudos(post: Post, by: Member) -> Post:
     )
     db.session.expire(post, ["kudos_count"])
     notes = [_notify(post.author_id, "kudos", by, post.thread, post)]
+    sent = events.record(events.kudos_given, kudos, post=post, by=by)
     _commit()
-    events.kudos_given.send(kudos, post=post, by=by)
+    sent()
     _announce(notes)
     return post
 
@@ -817,8 +836,9 @@ def withdraw_kudos(post: Post, by: Member) -> Post:
         update(Post).where(Post.id == post.id).values(kudos_count=Post.kudos_count - 1)
     )
     db.session.expire(post, ["kudos_count"])
+    sent = events.record(events.kudos_withdrawn, post, by=by)
     _commit()
-    events.kudos_withdrawn.send(post, by=by)
+    sent()
     return post
 
 

@@ -156,8 +156,9 @@ def submit_idea(author: Member, area: Area, title, body, tags=None) -> Idea:
     idea.thread_id = community.start_attached_discussion(
         area.space, author, title, idea_url(idea)
     ).id
+    sent = events.record(events.idea_submitted, idea, by=author)
     db.session.commit()
-    events.idea_submitted.send(idea, by=author)
+    sent()
     return idea
 
 
@@ -202,8 +203,9 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
         if existing.importance != importance and importance is not None:
             _recount_importance(existing, member, existing.importance, importance)
             existing.importance = importance
+            sent = events.record(events.idea_voted, existing, idea=idea, by=member, changed=True)
             db.session.commit()
-            events.idea_voted.send(existing, idea=idea, by=member, changed=True)
+            sent()
         return existing
     now = utcnow()
     ballot = _new_vote(idea, member, importance, now)
@@ -221,12 +223,13 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
         db.session.execute(
             update(Idea).where(Idea.id == idea.id).values(demand_value=Idea.demand_value + moved)
         )
+        sent = events.record(events.idea_voted, ballot, idea=idea, by=member, changed=False)
         db.session.commit()
     except IntegrityError:  # the same member voting twice at the same moment
         db.session.rollback()
         return my_vote(idea, member)
     db.session.refresh(idea)
-    events.idea_voted.send(ballot, idea=idea, by=member, changed=False)
+    sent()
     return ballot
 
 
@@ -246,9 +249,10 @@ def unvote(idea: Idea, member: Member) -> Idea:
             demand_value=Idea.demand_value + moved,
         )
     )
+    sent = events.record(events.idea_unvoted, idea, by=member)
     db.session.commit()
     db.session.refresh(idea)
-    events.idea_unvoted.send(idea, by=member)
+    sent()
     return idea
 
 
@@ -314,8 +318,9 @@ def change_status(idea: Idea, status, note, by: Member) -> StatusChange:
         email_subject=summary,
         email_body=f"{summary}.\n\n{note}\n\n{link}",
     )
+    sent = events.record(events.idea_status_changed, idea, change=change, by=by)
     db.session.commit()
-    events.idea_status_changed.send(idea, change=change, by=by)
+    sent()
     community.announce(notes)
     return change
 
@@ -380,8 +385,11 @@ def merge_ideas(duplicate: Idea, into: Idea, by: Member) -> Idea:
         summary=f"“{duplicate.title}” was merged into “{into.title}”; your vote moved with it",
         url=idea_url(into),
     )
+    sent = events.record(
+        events.idea_merged, duplicate, into=into, by=by, moved_votes=moved + dropped
+    )
     db.session.commit()
-    events.idea_merged.send(duplicate, into=into, by=by, moved_votes=moved + dropped)
+    sent()
     community.announce(notes)
     return into
 
@@ -429,8 +437,9 @@ def void_votes(member: Member, by: Member, reason) -> list[int]:
             )
         )
     idea_ids = sorted({v.idea_id for v in votes})
+    sent = events.record(events.idea_votes_voided, member, by=by, idea_ids=idea_ids, reason=reason)
     db.session.commit()
-    events.idea_votes_voided.send(member, by=by, idea_ids=idea_ids, reason=reason)
+    sent()
     return idea_ids
 
 
