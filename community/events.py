@@ -148,6 +148,92 @@ case_escalated = _events.signal(
     "they were reading, or None.",
 )
 
+# ---- moderation (sent by community.services / ideas.services on a moderator's behalf,
+# or by moderation.services for its own facts) -------------------------------------
+post_hidden = _events.signal(
+    "post_hidden",
+    doc="A post (or a thread's opening post, hiding the thread) was hidden by a moderator "
+    "or automatically pending review. sender: Post; thread: Thread; by: Member, or None "
+    "when automatic; reason: str.",
+)
+post_restored = _events.signal(
+    "post_restored",
+    doc="A hidden post was restored. sender: Post; thread: Thread; by: Member.",
+)
+post_deleted = _events.signal(
+    "post_deleted",
+    doc="A post was soft-deleted by a moderator (kept for the audit trail). sender: Post; "
+    "thread: Thread; by: Member; reason: str.",
+)
+thread_moved = _events.signal(
+    "thread_moved",
+    doc="A thread was moved to another space. sender: Thread; from_space: Space; by: Member.",
+)
+threads_merged = _events.signal(
+    "threads_merged",
+    doc="A thread was merged into another; its replies moved over. sender: the merged-away "
+    "Thread; into: the Thread kept; by: Member.",
+)
+idea_hidden = _events.signal(
+    "idea_hidden",
+    doc="An idea was hidden by a moderator. sender: Idea; by: Member, or None when "
+    "automatic; reason: str.",
+)
+idea_restored = _events.signal(
+    "idea_restored",
+    doc="A hidden idea was restored. sender: Idea; by: Member.",
+)
+member_banned = _events.signal(
+    "member_banned",
+    doc="A member was banned (cannot sign in). sender: Member; by: Member; reason: str.",
+)
+voting_fraud_detected = _events.signal(
+    "voting_fraud_detected",
+    doc="Serial voting or a voting ring was detected and its points reversed; moderators "
+    "should review. sender: the Member who benefited; voter_ids: list of member ids; "
+    "kind: 'serial' or 'ring'; detail: str.",
+)
+conversation_at_risk = _events.signal(
+    "conversation_at_risk",
+    doc="A strongly negative post by a customer raised an at-risk alert for support. "
+    "sender: the alert; member: the author Member; thread: Thread; post: Post; "
+    "sentiment: float from -1 to 1.",
+)
+lead_detected = _events.signal(
+    "lead_detected",
+    doc="A sales watchlist matched a post or idea. sender: the alert; member: the author "
+    "Member; thread: Thread or None; idea: Idea or None; terms: list of matched terms.",
+)
+churn_signal = _events.signal(
+    "churn_signal",
+    doc="A churn watchlist matched a post or idea. sender: the alert; member: the author "
+    "Member; thread: Thread or None; idea: Idea or None; terms: list of matched terms.",
+)
+
+# ---- reputation -----------------------------------------------------------------
+reputation_changed = _events.signal(
+    "reputation_changed",
+    doc="A member's reputation total changed (ledger rows added). sender: Member; "
+    "points: the new total; rank: the rank name; delta: the change.",
+)
+badge_awarded = _events.signal(
+    "badge_awarded",
+    doc="A member earned a badge. sender: Member; badge: the badge's key; name: its title.",
+)
+
+# ---- spaces and the advisory committee ------------------------------------------
+space_member_added = _events.signal(
+    "space_member_added",
+    doc="A member joined a private space (for an advisory space: accepted the charter). "
+    "sender: SpaceMembership; space: Space; member: Member; by: Member or None.",
+)
+space_member_removed = _events.signal(
+    "space_member_removed",
+    doc="A member left or was removed from a private space, or became alumni at the end "
+    "of a term; access ends at once, open sockets included. sender: Space; member: "
+    "Member; by: Member or None; reason: str.",
+)
+
 
 def catalogue():
     """Every event of the catalogue, by name (used by the docs and the architecture test)."""

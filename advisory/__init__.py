@@ -1,0 +1,1 @@
+"""The customer advisory committee: charter, invitations, meetings, action log, cohorts."""
