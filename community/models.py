@@ -4,13 +4,15 @@ follows, notifications and API tokens. Rules live in services.py."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -57,6 +59,12 @@ class Member(UserMixin, db.Model):
     # Customer attributes, from the CRM (or set by an admin until it is connected).
     customer_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     segment: Mapped[str | None] = mapped_column(String(60))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    account_name: Mapped[str | None] = mapped_column(String(120))
+    renewal_on: Mapped[date | None] = mapped_column(Date)
+    # The CRM's custom fields as they came (e.g. {"advisory_candidate": true}); rules
+    # such as advisory membership read them, nothing indexes them.
+    customer_fields: Mapped[dict] = mapped_column(JSON, default=dict)
 
     role_rows: Mapped[list[MemberRole]] = relationship(
         back_populates="member", cascade="all, delete-orphan", lazy="selectin"

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from argon2 import PasswordHasher
@@ -312,8 +312,23 @@ def suspend_member(member: Member, until: datetime, by: Member, reason: str) -> 
     return member
 
 
-def set_customer_attributes(member: Member, customer_value, segment, by: Member | None) -> Member:
-    """Customer value and segment, from the CRM bridge (by=None) or an admin."""
+_UNCHANGED = object()
+CUSTOMER_FIELDS_MAX = 50
+
+
+def set_customer_attributes(
+    member: Member,
+    customer_value,
+    segment,
+    by: Member | None,
+    *,
+    tier=_UNCHANGED,
+    account_name=_UNCHANGED,
+    renewal_on=_UNCHANGED,
+    fields=_UNCHANGED,
+) -> Member:
+    """The customer facts the CRM knows (by=None: the CRM bridge) or an admin sets.
+    Keyword facts left out keep their value; custom `fields` replace the old ones."""
     if by is not None:
         access.require(access.can_manage_spaces(by), message="Only admins set customer data.")
     errors: dict = {}
@@ -327,13 +342,63 @@ def set_customer_attributes(member: Member, customer_value, segment, by: Member 
             if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
                 errors["customer_value"] = "Must be between 0 and 999,999,999,999."
     segment = checked_text(segment, "segment", errors, minimum=0, maximum=60) or None
+    changed = {"customer_value", "segment"}
+    facts: dict = {}
+    if tier is not _UNCHANGED:
+        facts["tier"] = checked_text(tier, "tier", errors, minimum=0, maximum=40) or None
+    if account_name is not _UNCHANGED:
+        facts["account_name"] = (
+            checked_text(account_name, "account_name", errors, minimum=0, maximum=120) or None
+        )
+    if renewal_on is not _UNCHANGED:
+        facts["renewal_on"] = _checked_date(renewal_on, "renewal_on", errors)
+    if fields is not _UNCHANGED:
+        facts["customer_fields"] = _checked_fields(fields, errors)
     raise_if_invalid(errors)
     member.customer_value = value.quantize(Decimal("0.01")) if value is not None else None
     member.segment = segment
-    sent = events.record(events.member_updated, member, changed={"customer_value", "segment"})
+    for name, fact in facts.items():
+        setattr(member, name, fact)
+    changed |= set(facts)
+    sent = events.record(events.member_updated, member, changed=changed)
     db.session.commit()
     sent()
     return member
+
+
+def _checked_date(value, field: str, errors: dict) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors[field] = "Must be a date such as 2027-03-31."
+        return None
+
+
+def _checked_fields(value, errors: dict) -> dict:
+    """Custom fields: a flat object of short names to text, numbers, booleans or null."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict) or len(value) > CUSTOMER_FIELDS_MAX:
+        errors["fields"] = f"Must be an object of at most {CUSTOMER_FIELDS_MAX} fields."
+        return {}
+    clean = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", name):
+            errors["fields"] = f"{str(name)[:40]!r} is not a field name (letters, digits, _)."
+            return {}
+        if isinstance(item, str):
+            item = item[:500]
+        elif not (item is None or isinstance(item, bool | int | float)):
+            errors["fields"] = f"{name}: must be text, a number, true/false or empty."
+            return {}
+        clean[name] = item
+    return clean
 
 
 def get_member(member_id) -> Member:
