@@ -1,0 +1,1 @@
+"""Connectors to the CRMs customers run; each implements `base.Connector`."""
