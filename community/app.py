@@ -20,6 +20,7 @@ import ideas.cli
 import ideas.demo
 import ideas.openapi
 import ideas.realtime
+import ideas.search
 import ideas.subscribers
 import ideas.views
 
@@ -103,6 +104,7 @@ def _connect_subscribers() -> None:
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
+    ideas.search.connect_subscribers()
     search.connect_subscribers()
 
 

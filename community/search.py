@@ -10,9 +10,9 @@
 **Documents.** Every kind of document lives in the one index under a key
 ``"<type>:<id>"``: threads (title, the text of their visible posts, accepted
 answer, space, kind, solved, tags, dates) and members (name, handle, bio). A
-kind is a :class:`DocType` registered in ``DOC_TYPES``; ideas become another
-one with ``register_type`` and nothing here changes. The ``kind`` field is the
-facet users see (question, discussion, member, later idea).
+kind is a :class:`DocType` registered in ``DOC_TYPES``; ideas are one more,
+registered by ideas/search.py without anything here knowing them. The ``kind``
+field is the facet users see (question, discussion, member, idea).
 
 **Access.** Documents carry their space id (``"-"`` for ones in no space), a
 hidden flag and their author. Every query is filtered in the index by the
@@ -97,15 +97,15 @@ COMMON_SHARE = 0.2  # suggestions ignore words in more than this share of docume
 
 SCHEMA = Schema(
     key=ID(stored=True, unique=True),  # "<type>:<id>"
-    type=ID(stored=True),  # thread | member (| idea)
-    kind=ID(stored=True, sortable=True),  # question | discussion | member (| idea)
+    type=ID(stored=True),  # thread | member | idea
+    kind=ID(stored=True, sortable=True),  # question | discussion | member | idea
     title=TEXT(analyzer=ANALYZER, field_boost=3.0, spelling=True),
     question=TEXT(analyzer=ANALYZER, spelling=True),  # a thread's opening post
     body=TEXT(analyzer=ANALYZER, spelling=True),  # every visible post
     answer=TEXT(analyzer=ANALYZER),  # the accepted answer
     tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, sortable=True),
     space=ID(stored=True, sortable=True),  # space id, or PUBLIC
-    solved=ID(stored=True, sortable=True),  # "1" | "0" ("" for members)
+    solved=ID(stored=True, sortable=True),  # "1" | "0" (an idea: delivered) | "" (members)
     hidden=ID(stored=True),  # "1" | "0"
     author=ID(stored=True),  # who may still see it when hidden
     created=DATETIME(stored=True, sortable=True),
@@ -167,7 +167,7 @@ def plain_text(markdown: str | None) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _id_batches(session: Session, column) -> Iterator[list[int]]:
+def id_batches(session: Session, column) -> Iterator[list[int]]:
     last = 0
     while True:
         ids = list(
@@ -314,7 +314,7 @@ register_type(
         name="thread",
         model=Thread,
         load=_load_threads,
-        batches=lambda session: _id_batches(session, Thread.id),
+        batches=lambda session: id_batches(session, Thread.id),
         count=_count(Thread),
         rows=_thread_rows,
         hit=_thread_hit,
@@ -325,7 +325,7 @@ register_type(
         name="member",
         model=Member,
         load=_load_members,
-        batches=lambda session: _id_batches(session, Member.id),
+        batches=lambda session: id_batches(session, Member.id),
         count=_count(Member),
         rows=_member_rows,
         hit=_member_hit,
