@@ -970,6 +970,31 @@ def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, p
     )
 
 
+def newest_threads_with_openings(viewer, *, space: Space | None = None, limit: int = 30):
+    """The newest threads the viewer may see with their opening posts, for feeds:
+    two queries whatever the limit."""
+    threads = list(list_threads(viewer, space=space, sort="new", page=1, per_page=limit).items)
+    openings = {
+        post.thread_id: post
+        for post in db.session.scalars(
+            select(Post).where(Post.thread_id.in_([t.id for t in threads]), Post.number == 0)
+        )
+    }
+    return [(thread, openings[thread.id]) for thread in threads if thread.id in openings]
+
+
+def latest_replies(thread: Thread, viewer, limit: int = 30) -> list[Post]:
+    """The thread's newest replies the viewer may see, newest first (for its feed)."""
+    return list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.thread_id == thread.id, Post.number > 0, access.visible_post_filter(viewer))
+            .order_by(Post.number.desc())
+            .limit(limit)
+        )
+    )
+
+
 def unanswered_questions(viewer, limit: int = 8) -> list[Thread]:
     return list(list_threads(viewer, sort="unanswered", page=1, per_page=limit).items)
 

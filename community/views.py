@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import access, bp, search, services
+from . import access, bp, feeds, search, services
 from .errors import DomainError, Invalid, NotFound
 from .extensions import limiter
 from .forms import (
@@ -160,6 +160,76 @@ def search_page():
         page=page_arg(),
     )
     return render_template("community/search.html", results=results, selected=selected)
+
+
+# ---- feeds ----------------------------------------------------------------------
+
+
+def _thread_entries(pairs):
+    return [
+        feeds.Entry(
+            id=f"thread:{thread.id}",
+            title=thread.title,
+            url=url_for("community.thread", thread_id=thread.id, _external=True),
+            author=thread.author.display_name,
+            published=thread.created_at,
+            updated=opening.edited_at or thread.created_at,
+            html=opening.body_html if not opening.is_hidden else "<p>Hidden by a moderator.</p>",
+        )
+        for thread, opening in pairs
+    ]
+
+
+@bp.get("/feed.atom")
+def threads_feed():
+    pairs = services.newest_threads_with_openings(current_user, limit=feeds.FEED_ENTRIES)
+    return feeds.atom(
+        "New threads",
+        url_for("community.threads_feed", _external=True),
+        url_for("community.all_threads", sort="new", _external=True),
+        _thread_entries(pairs),
+        private=current_user.is_authenticated,
+    )
+
+
+@bp.get("/s/<slug>/feed.atom")
+def space_feed(slug):
+    space = services.get_space(slug, current_user)
+    pairs = services.newest_threads_with_openings(
+        current_user, space=space, limit=feeds.FEED_ENTRIES
+    )
+    return feeds.atom(
+        space.name,
+        url_for("community.space_feed", slug=space.slug, _external=True),
+        url_for("community.space", slug=space.slug, _external=True),
+        _thread_entries(pairs),
+        private=current_user.is_authenticated or space.is_private,
+    )
+
+
+@bp.get("/t/<int:thread_id>/feed.atom")
+def thread_feed(thread_id):
+    thread = services.get_thread(thread_id, current_user)
+    replies = services.latest_replies(thread, current_user, limit=feeds.FEED_ENTRIES)
+    entries = [
+        feeds.Entry(
+            id=f"post:{post.id}",
+            title=f"Reply {post.number} to {thread.title}",
+            url=url_for("community.post", post_id=post.id, _external=True),
+            author=post.author.display_name,
+            published=post.created_at,
+            updated=post.edited_at or post.created_at,
+            html=post.body_html if not post.is_hidden else "<p>Hidden by a moderator.</p>",
+        )
+        for post in replies
+    ]
+    return feeds.atom(
+        thread.title,
+        url_for("community.thread_feed", thread_id=thread.id, _external=True),
+        url_for("community.thread", thread_id=thread.id, _external=True),
+        entries,
+        private=current_user.is_authenticated or thread.space.is_private,
+    )
 
 
 # ---- a thread -----------------------------------------------------------------

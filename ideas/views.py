@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from community import access
+from community import access, feeds
 from community import services as community
 from community.errors import DomainError, NotFound
 from community.extensions import limiter
@@ -54,6 +54,30 @@ def index():
         tag=tag,
         statuses=STATUS_LABELS,
         my_votes=services.my_votes_among([i.id for i in ideas.items], current_user),
+    )
+
+
+@bp.get("/feed.atom")
+def feed():
+    ideas = services.list_ideas(current_user, sort="new", page=1, per_page=feeds.FEED_ENTRIES)
+    entries = [
+        feeds.Entry(
+            id=f"idea:{idea.id}",
+            title=f"{idea.title} [{idea.status_label}]",
+            url=url_for("ideas.idea", idea_id=idea.id, _external=True),
+            author=idea.author.display_name,
+            published=idea.created_at,
+            updated=max(d for d in (idea.created_at, idea.status_changed_at, idea.edited_at) if d),
+            html=idea.body_html,
+        )
+        for idea in ideas.items
+    ]
+    return feeds.atom(
+        "New ideas",
+        url_for("ideas.feed", _external=True),
+        url_for("ideas.index", sort="new", _external=True),
+        entries,
+        private=current_user.is_authenticated,
     )
 
 
