@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast browser lint format demo clean
+.PHONY: install run test test-postgres test-fast browser redis lint format demo clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -34,11 +34,23 @@ browser:
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+# The scale-out tests start Debian's redis-server (installed here when missing).
+redis:
+	@test -x /usr/bin/redis-server || { \
+		echo "Installing Debian's redis-server for the scale-out tests"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+test: install browser redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# The same suite on PostgreSQL: a throw-away server from Debian's binaries
+# (installed when missing), started and stopped by scripts/test-postgres.sh.
+test-postgres: install browser redis
+	scripts/test-postgres.sh
 
 test-fast: install
 	$(BIN)/pytest -m "not browser" -x -q

@@ -69,6 +69,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     _init_extensions(app)
+    app.url_map.converters["int"] = web.IdConverter
     _register_blueprints(app)
     _connect_subscribers()
     _register_cli(app)

@@ -88,7 +88,7 @@ def checked_text(value, field: str, errors: dict, *, minimum: int = 1, maximum: 
 
 
 # Ids and page numbers beyond what SQL integers hold are simply not found / empty.
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 MAX_PAGE = 10**12
 
 

@@ -8,10 +8,22 @@ from datetime import datetime
 from flask import Flask, flash, has_request_context, request, session
 from flask import Response as FlaskResponse
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from . import access, services
 from .markup import as_markup, excerpt
 from .models import utcnow
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no id can be (ids are 32-bit on
+    PostgreSQL) is simply "not found", before any query could overflow."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(
+            url_map, fixed_digits, min, services.MAX_ID if max is None else max, signed
+        )
+
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -1,17 +1,24 @@
 """Shared fixtures: a fresh app and database per test, clients, and factories.
 
-The schema is built once per run by the real Alembic migrations into a template
-SQLite file; each test gets its own copy, so tests never see each other's data
-and live servers or threads can use the database like production does.
+The schema is built once per run (per xdist worker) by the real Alembic
+migrations into a template database; each test gets its own copy, so tests
+never see each other's data and live servers or threads can use the database
+like production does. SQLite by default (a file copy); `make test-postgres`
+sets PARLEY_TEST_POSTGRES_URL to a throw-away PostgreSQL server and every
+test gets its own database made with CREATE DATABASE ... TEMPLATE.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from community import services
 from community.app import create_app
@@ -19,20 +26,82 @@ from community.config import TestConfig
 from community.extensions import db
 
 PASSWORD = "correct horse battery"
+# Read before the autouse fixture below clears PARLEY_* from the environment.
+POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL")
+
+
+class Databases:
+    """Fresh databases for one test run: copies of the migrated template, or empty."""
+
+    def __init__(self, folder: Path, worker: str):
+        self.folder = folder
+        self.worker = worker.replace("-", "_")
+        self.names = itertools.count(1)
+        self.server = (
+            create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT") if POSTGRES_URL else None
+        )
+        self.template = self.empty(folder / "template.sqlite3", name=f"tpl_{self.worker}")
+
+    @property
+    def engine_name(self) -> str:
+        return "postgresql" if self.server is not None else "sqlite"
+
+    def _database_url(self, name: str) -> str:
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def empty(self, path: Path, *, name: str | None = None) -> str:
+        """The URL of a new database with no tables."""
+        if self.server is None:
+            path.unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        name = name or f"t_{self.worker}_{next(self.names)}"
+        with self.server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return self._database_url(name)
+
+    def copy(self, path: Path) -> str:
+        """The URL of a new database holding the migrated, empty schema."""
+        if self.server is None:
+            shutil.copyfile(self.template.removeprefix("sqlite:///"), path)
+            return f"sqlite:///{path}"
+        name = f"t_{self.worker}_{next(self.names)}"
+        template = make_url(self.template).database
+        with self.server.connect() as connection:
+            connection.execute(
+                text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+            )
+        return self._database_url(name)
+
+    def drop(self, url: str) -> None:
+        if self.server is not None and url.startswith("postgresql"):
+            with self.server.connect() as connection:
+                connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+                )
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
-    """A database migrated from empty by `flask db upgrade`'s code path."""
+def databases(tmp_path_factory, worker_id) -> Databases:
+    """The template migrated from empty by `flask db upgrade`'s code path."""
     from flask_migrate import upgrade
 
     folder = tmp_path_factory.mktemp("template")
-    path = folder / "template.sqlite3"
-    app = create_app({**_test_settings(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    found = Databases(folder, worker_id)
+    app = create_app({**_test_settings(folder), "SQLALCHEMY_DATABASE_URI": found.template})
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return path
+    yield found
+    found.drop(found.template)
+    if found.server is not None:
+        found.server.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(databases) -> str:
+    """The migrated template's URL (copy it with `databases.copy`, never write to it)."""
+    return databases.template
 
 
 def _test_settings(instance: Path) -> dict:
@@ -65,15 +134,13 @@ def _isolated_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def app(template_db, tmp_path):
-    database = tmp_path / "parley.sqlite3"
-    shutil.copyfile(template_db, database)
-    app = create_app(
-        {**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
-    )
+def app(databases, tmp_path):
+    url = databases.copy(tmp_path / "parley.sqlite3")
+    app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
     yield app
     with app.app_context():
         db.engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture

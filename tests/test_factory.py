@@ -47,7 +47,8 @@ def test_postgres_scheme_is_normalised(monkeypatch):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@localhost/parley"
 
 
-def test_sqlite_runs_in_wal_mode(app):
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"})
     with app.app_context():
         assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1

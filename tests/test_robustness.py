@@ -5,6 +5,7 @@ import itertools
 import json
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 JUNK_QUERIES = [
     "",
@@ -37,7 +38,7 @@ def _urls(app, rule):
     for kind in ids.values():
         args = {}
         for name, converter in rule._converters.items():
-            if type(converter).__name__ == "IntegerConverter":
+            if isinstance(converter, IntegerConverter):
                 args[name] = kind
             else:
                 args[name] = "getting-started" if kind == 1 else "no-such-thing-é"

@@ -38,13 +38,15 @@ def _flask(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, databases):
     """Migrated, seeded with the demo community, served with Socket.IO on loopback."""
     instance = tmp_path_factory.mktemp("live-instance")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
         env.pop(name, None)
     env["PARLEY_INSTANCE"] = str(instance)
+    database = databases.empty(instance / "parley.sqlite3")
+    env["DATABASE_URL"] = database
     env["PARLEY_PASSWORD_HASH_MEMORY_KIB"] = "8192"  # keep the shared CI machine responsive
     _flask("db", "upgrade", env=env)
     _flask("demo-data", env=env)
@@ -71,6 +73,7 @@ def live_server(tmp_path_factory):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+    databases.drop(database)
 
 
 @pytest.fixture(scope="module")

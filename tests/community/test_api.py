@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -891,16 +890,15 @@ def test_openapi_references_resolve(client):
 
 
 @pytest.fixture
-def csrf_app(template_db, tmp_path):
+def csrf_app(databases, tmp_path):
     """The app as in production: CSRF protection on."""
-    database = tmp_path / "csrf.sqlite3"
-    shutil.copyfile(template_db, database)
+    database = databases.copy(tmp_path / "csrf.sqlite3")
     settings = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     app = create_app(
         settings
         | {
             "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_DATABASE_URI": database,
             "WTF_CSRF_ENABLED": True,
         }
     )
@@ -914,6 +912,7 @@ def csrf_app(template_db, tmp_path):
     yield app
     with app.app_context():
         db.engine.dispose()
+    databases.drop(database)
 
 
 def session_client(app):

@@ -451,7 +451,7 @@ WRITER = textwrap.dedent(
 
     database, index_dir, name, count = sys.argv[1:]
     app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_DATABASE_URI": database,
         "SEARCH_INDEX_DIR": index_dir,
         "SEARCH_LOCK_TIMEOUT": 0.2,
         "PASSWORD_HASH_MEMORY_KIB": 1024, "PASSWORD_HASH_TIME_COST": 1,
@@ -469,7 +469,7 @@ WRITER = textwrap.dedent(
 def test_several_processes_writing_at_once_lose_nothing(app, c, tmp_path):
     """Three app processes create threads at the same moment against one database
     and one index: every update lands, and the index stays readable."""
-    database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}

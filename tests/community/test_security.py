@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from sqlalchemy import func, select
@@ -145,17 +144,16 @@ def test_cookies_are_secure_over_https(client, make_member):
 
 
 @pytest.fixture
-def build_app(template_db, tmp_path):
+def build_app(databases, tmp_path):
     """An app like the conftest's, with some settings changed, on its own database copy."""
     built = []
 
     def build(**overrides):
-        database = tmp_path / f"strict-{len(built)}.sqlite3"
-        shutil.copyfile(template_db, database)
+        database = databases.copy(tmp_path / f"strict-{len(built)}.sqlite3")
         settings = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
         settings |= {
             "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_DATABASE_URI": database,
             **overrides,
         }
         app = create_app(settings)
@@ -166,6 +164,7 @@ def build_app(template_db, tmp_path):
     for app in built:
         with app.app_context():
             db.engine.dispose()
+        databases.drop(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _member_in(app, email="csrf@example.com", name="Cora Careful") -> int:
