@@ -212,6 +212,10 @@ class SalesforceConnector(Connector):
             if not path.is_file():
                 raise ValueError("CRM_SALESFORCE_PRIVATE_KEY is neither PEM text nor a file")
             key = path.read_text()
+        try:
+            limit_backoff = float(setting("LIMIT_BACKOFF") or 300.0)
+        except ValueError as error:
+            raise ValueError("CRM_SALESFORCE_LIMIT_BACKOFF must be a number of seconds") from error
         return cls(
             instance_url=setting("INSTANCE_URL", required=True),
             client_id=setting("CLIENT_ID", required=True),
@@ -224,7 +228,7 @@ class SalesforceConnector(Connector):
             external_id_field=setting("EXTERNAL_ID_FIELD") or "Parley_Member_Id__c",
             activity_object=setting("ACTIVITY_OBJECT") or "Task",
             field_map=field_map,
-            limit_backoff=float(setting("LIMIT_BACKOFF") or 300.0),
+            limit_backoff=limit_backoff,
         )
 
     def close(self) -> None:
