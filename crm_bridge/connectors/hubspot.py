@@ -331,17 +331,21 @@ class HubSpotConnector(Connector):
         outcomes by index, and HubSpot ids and failures by e-mail address."""
         items: list[tuple[int, dict]] = []
         emails = set()
+        outcomes: dict[int, Outcome] = {}
         for index, d in pending:
             if d.kind == "contact":
+                try:
+                    items.append((index, self._contact_input(d)))
+                except (TypeError, ValueError) as error:
+                    outcomes[index] = Outcome.rejected(f"contact data is invalid: {error}")
+                    continue
                 emails.add(d.contact.email.lower())
-                items.append((index, self._contact_input(d)))
         for _, d in pending:
             email = (d.contact.email or "").lower() if d.contact else ""
             if d.kind != "contact" and email and not d.contact.external_id and email not in emails:
                 emails.add(email)
                 # Negative indexes: no delivery of their own, only a contact to attach to.
                 items.append((-1 - len(items), self._bare_contact(email)))
-        outcomes: dict[int, Outcome] = {}
         ids: dict[str, str] = {}
         failures: dict[str, Outcome] = {}
 

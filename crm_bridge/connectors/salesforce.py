@@ -406,20 +406,37 @@ class SalesforceConnector(Connector):
                 outcomes[index] = Outcome.rejected(f"unknown delivery kind {delivery.kind!r}")
             elif delivery.kind != "contact":
                 others.append((index, delivery))
-            elif contact and contact.external_id:
-                linked.append((index, self._contact_record(delivery, by_id=True)))
-            elif contact and contact.member_id is not None:
-                by_member.append((index, self._contact_record(delivery, by_id=False)))
-            else:
+            elif not contact or (not contact.external_id and contact.member_id is None):
                 outcomes[index] = Outcome.rejected("a contact update names no contact")
+            else:
+                by_id = bool(contact.external_id)
+                try:
+                    record = self._contact_record(delivery, by_id=by_id)
+                except (TypeError, ValueError) as error:
+                    outcomes[index] = Outcome.rejected(f"contact data is invalid: {error}")
+                    continue
+                (linked if by_id else by_member).append((index, record))
 
         outcomes |= self._update_by_id(linked)
         upserted = self._upsert("Contact", self.external_id_field, by_member)
         outcomes |= upserted
+        waiting: dict[str, Outcome] = {}  # member id -> why their contact is not there yet
         for index, record in by_member:
+            member_id = record[self.external_id_field]
             if upserted[index].status == "delivered":
-                contact_ids[record[self.external_id_field]] = upserted[index].external_id
+                contact_ids[member_id] = upserted[index].external_id
+                waiting.pop(member_id, None)
+            elif upserted[index].status == "retry":
+                waiting[member_id] = upserted[index]
 
+        # What belongs to a contact whose update must be retried waits for it, so that
+        # no Task or Case is created without the person it is about.
+        for index, delivery in list(others):
+            contact = delivery.contact
+            member_id = str(contact.member_id) if contact and not contact.external_id else None
+            if member_id in waiting:
+                outcomes[index] = waiting[member_id]
+                others.remove((index, delivery))
         unresolved = self._resolve_contacts(others, contact_ids)
         groups: dict[tuple[str, str], list[tuple[int, dict]]] = {}
         for index, delivery in others:

@@ -4,6 +4,7 @@ and injected failures (the next N requests answer a given status and body)."""
 from __future__ import annotations
 
 import json
+import random
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,12 @@ class FakeService:
         self.lock = threading.RLock()
         self.log: list[Request] = []
         self._injected: list[Reply] = []
+        #: Share of requests refused before they are processed (5xx or a rate limit)...
+        self.fail_before = 0.0
+        #: ...and of requests processed whose answer is lost (the client sees a 504).
+        self.fail_after = 0.0
+        self._random = random.Random(8)
+        self.failures = 0  # requests that failed on purpose
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,10 +99,22 @@ class FakeService:
     def _dispatch(self, request: Request) -> Reply:
         with self.lock:
             self.log.append(request)
+            roll = self._random.random()
+            if roll < self.fail_before + self.fail_after:
+                self.failures += 1
+        if roll < self.fail_before:
+            return self.flaky_reply(roll)
         try:
-            return self.handle(request)
+            reply = self.handle(request)
         except Exception as error:  # a bug in the fake must show, not hang the client
             return Reply(500, {"fake_error": repr(error)})
+        if roll < self.fail_before + self.fail_after:
+            return Reply(504, None)
+        return reply
+
+    def flaky_reply(self, roll: float) -> Reply:
+        """What the service answers when it is having a bad moment."""
+        return Reply(503, None)
 
     def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError

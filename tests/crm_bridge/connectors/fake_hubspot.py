@@ -200,6 +200,21 @@ class FakeHubSpot(FakeService):
                 if (f_type, f_id, t_type) == (from_type, from_id, to_type)
             )
 
+    def flaky_reply(self, roll: float) -> Reply:
+        if roll < self.fail_before / 2:
+            return _error(502, "INTERNAL_ERROR", "Bad gateway")
+        return Reply(
+            429,
+            {
+                "status": "error",
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()),
+                "policyName": "TEN_SECONDLY_ROLLING",
+                "requestId": str(uuid.uuid4()),
+            },
+        )
+
     # -- plumbing --------------------------------------------------------------
 
     def _touch(self, record):

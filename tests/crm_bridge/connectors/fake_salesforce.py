@@ -206,6 +206,11 @@ class FakeSalesforce(FakeService):
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0.0)
 
+    def flaky_reply(self, roll: float) -> Reply:
+        if roll < self.fail_before / 2:
+            return _errors(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        return _errors(503, "SERVER_UNAVAILABLE", "Service temporarily unavailable")
+
     # -- plumbing --------------------------------------------------------------
 
     def _new_id(self, sobject: str) -> str:

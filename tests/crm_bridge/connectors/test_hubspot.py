@@ -374,3 +374,48 @@ def test_the_fake_refuses_what_hubspot_refuses(hubspot_fake):
     assert limited.json()["policyName"] == "TEN_SECONDLY_ROLLING"
     assert limited.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     assert hubspot_fake.objects["contacts"] == {} and hubspot_fake.objects["tickets"] == {}
+
+
+def test_through_failures_and_lost_answers_hubspot_ends_as_the_community_says(hubspot_fake):
+    """30% of requests fail: refused before HubSpot acts, or acted on with the answer lost."""
+    hubspot_fake.burst_limit = 10_000
+    hubspot_fake.fail_before, hubspot_fake.fail_after = 0.2, 0.1
+    connector = connect(hubspot_fake)
+    batch = [delivery(f"c{n}", "contact", member(n), reputation=n) for n in range(20)]
+    batch += [
+        delivery(f"a{n}", "activity", member(n), type="kudos_received", title="K")
+        for n in range(0, 20, 2)
+    ]
+    batch += [
+        delivery(f"s{n}", "case", member(n), reference=f"CASE-{n}", subject="Help")
+        for n in range(0, 20, 4)
+    ]
+    pending, rounds = list(batch), 0
+    while pending and rounds < 60:
+        outcomes = connector.deliver(pending)
+        assert "rejected" not in {o.status for o in outcomes}
+        pending = [d for d, o in zip(pending, outcomes, strict=True) if o.status == "retry"]
+        rounds += 1
+    assert pending == [] and hubspot_fake.failures > 0
+
+    contacts = {c["email"]: c for c in hubspot_fake.find("contacts")}
+    assert len(contacts) == 20
+    assert all(contacts[f"member{n}@example.com"]["parley_reputation"] == str(n) for n in range(20))
+    notes = hubspot_fake.find("notes")
+    assert sorted(n["parley_delivery_id"] for n in notes) == sorted(
+        f"a{n}" for n in range(0, 20, 2)
+    )
+    assert all(hubspot_fake.associated("notes", n["id"], "contacts") for n in notes)
+    tickets = hubspot_fake.find("tickets")
+    assert len(tickets) == 5
+    assert all(hubspot_fake.associated("tickets", t["id"], "contacts") for t in tickets)
+
+
+def test_invalid_contact_data_is_rejected_without_sending_it(hubspot_fake):
+    outcomes = connect(hubspot_fake).deliver(
+        [
+            delivery("a", "contact", member(1), last_active="yesterday"),
+            delivery("b", "contact", member(2), reputation=2),
+        ]
+    )
+    assert [o.status for o in outcomes] == ["rejected", "delivered"]

@@ -485,3 +485,43 @@ def test_the_fake_refuses_what_salesforce_refuses(salesforce_fake):
     )
     assert old.status_code == 404
     assert salesforce_fake.records["Contact"] == {}
+
+
+def test_through_failures_and_lost_answers_the_org_ends_as_the_community_says(salesforce_fake):
+    """30% of requests fail: refused before Salesforce acts, or acted on with the answer lost."""
+    salesforce_fake.fail_before, salesforce_fake.fail_after = 0.2, 0.1
+    connector = connect(salesforce_fake)
+    batch = [delivery(f"c{n}", "contact", member(n), reputation=n) for n in range(30)]
+    batch += [
+        delivery(f"a{n}", "activity", member(n), type="kudos_received", title="K", url="u")
+        for n in range(0, 30, 3)
+    ]
+    batch += [
+        delivery(f"s{n}", "case", member(n), reference=f"CASE-{n}", subject="Help")
+        for n in range(0, 30, 5)
+    ]
+    pending, rounds = list(batch), 0
+    while pending and rounds < 60:
+        outcomes = connector.deliver(pending)
+        assert "rejected" not in {o.status for o in outcomes}
+        pending = [d for d, o in zip(pending, outcomes, strict=True) if o.status == "retry"]
+        rounds += 1
+    assert pending == [] and salesforce_fake.failures > 0
+
+    contacts = {c["Parley_Member_Id__c"]: c for c in salesforce_fake.records["Contact"].values()}
+    assert len(contacts) == 30
+    assert all(c["Parley_Reputation__c"] == int(m) for m, c in contacts.items())
+    tasks = salesforce_fake.records["Task"].values()
+    assert len(tasks) == 10 and all(t["WhoId"] for t in tasks)
+    cases = salesforce_fake.records["Case"].values()
+    assert len(cases) == 6 and all(c["ContactId"] for c in cases)
+
+
+def test_invalid_contact_data_is_rejected_without_sending_it(salesforce_fake):
+    outcomes = connect(salesforce_fake).deliver(
+        [
+            delivery("a", "contact", member(1), last_active="yesterday"),
+            delivery("b", "contact", member(2), reputation=2),
+        ]
+    )
+    assert [o.status for o in outcomes] == ["rejected", "delivered"]
