@@ -187,12 +187,12 @@ class HubSpotConnector(Connector):
     # -- requests ---------------------------------------------------------------
 
     def _refusal(self, response) -> _Refusal:
-        body = _http.json_or_none(response) or {}
+        body = _http.json_or_none(response)
+        if not isinstance(body, Mapping):
+            body = {}
         status = response.status_code
-        message = body.get("message") if isinstance(body, Mapping) else None
-        category = (
-            body.get("category") or body.get("errorType") if isinstance(body, Mapping) else None
-        )
+        message = body.get("message")
+        category = body.get("category") or body.get("errorType")
         text = f"HubSpot {status} {category or ''}: {message or response.reason}".replace("  ", " ")
         if status == 429:
             wait = _http.retry_after(response.headers)
