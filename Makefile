@@ -45,7 +45,7 @@ test: install browser redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The same suite on PostgreSQL: a throw-away server from Debian's binaries
 # (installed when missing), started and stopped by scripts/test-postgres.sh.
