@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,9 +36,9 @@ from decimal import Decimal, InvalidOperation
 
 from crm_bridge.connectors.base import (
     CaseStatus,
+    Connector,
     ContactAttributes,
     ContactRef,
-    Connector,
     Delivery,
     Outcome,
     Pulled,
@@ -530,7 +529,9 @@ class BottleCRMConnector(Connector):
         rows_of = rows_of or (lambda page: page.get("results") or [])
         rows: list[dict] = []
         for number in range(MAX_PAGES):
-            page = self._call("GET", path, params={**params, "limit": PAGE, "offset": number * PAGE})
+            page = self._call(
+                "GET", path, params={**params, "limit": PAGE, "offset": number * PAGE}
+            )
             batch = rows_of(page)
             rows.extend(batch)
             if len(batch) < PAGE:
@@ -542,7 +543,7 @@ class BottleCRMConnector(Connector):
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method)
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only, see from_config
         request.add_header("Authorization", f"Bearer {self.token}")
         request.add_header("Accept", "application/json")
         if data is not None:
@@ -552,7 +553,7 @@ class BottleCRMConnector(Connector):
                 raw = response.read()
         except urllib.error.HTTPError as error:
             raise _http_error(method, path, error) from None
-        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as error:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise BatchStop(f"BottleCRM unreachable at {self.url}: {reason}", retry=True) from None
         if not raw:
@@ -590,7 +591,9 @@ def _http_error(method: str, path: str, error: urllib.error.HTTPError) -> Bottle
         retry_after = _seconds(error.headers.get("Retry-After")) if error.headers else None
         stop = error.code in (429, 502, 503, 504)
         kind = BatchStop if stop else BottleCRMError
-        return kind(f"BottleCRM is unavailable ({where} {detail})", retry=True, retry_after=retry_after)
+        return kind(
+            f"BottleCRM is unavailable ({where} {detail})", retry=True, retry_after=retry_after
+        )
     if error.code == 404:
         return BottleCRMError(f"BottleCRM has no such record ({where})", retry=False)
     return BottleCRMError(f"BottleCRM rejected it ({where} {detail})", retry=False)

@@ -15,7 +15,7 @@ import django
 
 ORG_NAME = "Parley bridge test"
 ADMIN_EMAIL = "parley-bridge@example.com"
-TOKEN_NAME = "parley-crm-bridge"
+PAT_LABEL = "parley-crm-bridge"
 
 
 def main(token_file, migrate):
@@ -57,7 +57,7 @@ def main(token_file, migrate):
     if not raw:
         # Unrestricted scopes: the connector writes contacts, accounts, tickets, leads,
         # tasks and (as the org's admin) the custom-field definitions it needs.
-        raw, _ = PersonalAccessToken.generate(profile, TOKEN_NAME)
+        raw, _ = PersonalAccessToken.generate(profile, PAT_LABEL)
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(raw + "\n")
