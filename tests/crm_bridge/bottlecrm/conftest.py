@@ -45,6 +45,8 @@ def bottlecrm_server():
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"BottleCRM did not start within {START_TIMEOUT} s: {error.stderr}")
     if started.returncode != 0:
+        # Whatever it did start (PostgreSQL) serves nothing without the server.
+        subprocess.run(["bash", str(SCRIPTS / "stop.sh")], check=False, timeout=120)
         pytest.fail(
             "BottleCRM could not start (scripts/bottlecrm/start.sh exited "
             f"{started.returncode}):\n{started.stderr[-3000:]}{started.stdout[-1000:]}"
