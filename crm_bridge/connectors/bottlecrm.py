@@ -414,7 +414,13 @@ class BottleCRMConnector(Connector):
     def _find_case(self, reference: str) -> dict | None:
         rows = self._rows(
             "/api/cases/",
-            {"cf_parley_case_reference": reference, "show_merged": "true"},
+            # A merged or deleted ticket still answers for its reference: creating a
+            # second one would be the duplicate this lookup is here to prevent.
+            {
+                "cf_parley_case_reference": reference,
+                "show_merged": "true",
+                "include_deleted": "true",
+            },
             lambda page: page.get("cases") or [],
         )
         for row in rows:

@@ -307,3 +307,33 @@ def test_a_bad_token_is_a_configuration_error_to_retry(bottlecrm_server, bottle,
         assert "HTTP 403" in outcome.error
         assert "CRM_BOTTLECRM_TOKEN" in outcome.error
     assert bottle.contacts_with_email(ref.email) == []
+
+
+def test_a_deactivated_custom_field_is_brought_back_before_writing(
+    bottlecrm_server, bottle, unique
+):
+    [definition] = [
+        row
+        for row in bottle.call("GET", "/api/custom-fields/", target_model="Case")["definitions"]
+        if row["key"] == "parley_thread_url"
+    ]
+    # BottleCRM would drop the value of an inactive field without a word.
+    bottle.call("DELETE", f"/api/custom-fields/{definition['id']}/")
+    fresh = BottleCRMConnector(bottlecrm_server.url, bottlecrm_server.token)
+    reference = f"FIELD-{unique}"
+
+    delivered(
+        fresh.deliver(
+            [
+                delivery(
+                    "case",
+                    member(unique),
+                    {"reference": reference, "thread_url": f"https://c.example/t/{unique}"},
+                )
+            ]
+        )
+    )
+
+    [row] = bottle.cases_with_reference(reference)
+    assert row["custom_fields"]["parley_thread_url"] == f"https://c.example/t/{unique}"
+    assert bottle.call("GET", f"/api/custom-fields/{definition['id']}/")["is_active"] is True
