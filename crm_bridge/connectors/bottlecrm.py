@@ -130,7 +130,13 @@ class BottleCRMConnector(Connector):
             raise ValueError(
                 "CRM_BOTTLECRM_TOKEN is not set (a BottleCRM personal access token, bcrm_pat_...)"
             )
-        return cls(url, token, float(config.get("CRM_BOTTLECRM_TIMEOUT") or 10))
+        try:
+            timeout = float(config.get("CRM_BOTTLECRM_TIMEOUT") or 10)
+        except (TypeError, ValueError):
+            timeout = 0
+        if not timeout > 0:
+            raise ValueError("CRM_BOTTLECRM_TIMEOUT must be a positive number of seconds")
+        return cls(url, token, timeout)
 
     # --- delivering ------------------------------------------------------------------
 

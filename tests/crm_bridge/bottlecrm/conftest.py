@@ -23,7 +23,7 @@ from crm_bridge.connectors.bottlecrm import BottleCRMConnector
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPTS = REPO / "scripts" / "bottlecrm"
-START_TIMEOUT = 900  # a first run installs packages and creates ~150 tables
+START_TIMEOUT = 1800  # a first run installs packages and runs every migration: minutes
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ def test_built_from_its_settings():
         ({"CRM_BOTTLECRM_TOKEN": "bcrm_pat_abc"}, "CRM_BOTTLECRM_URL"),
         ({"CRM_BOTTLECRM_URL": "ftp://crm.example.com", "CRM_BOTTLECRM_TOKEN": "t"}, "http"),
         ({"CRM_BOTTLECRM_URL": "https://crm.example.com"}, "CRM_BOTTLECRM_TOKEN"),
+        (
+            {
+                "CRM_BOTTLECRM_URL": "https://crm.example.com",
+                "CRM_BOTTLECRM_TOKEN": "t",
+                "CRM_BOTTLECRM_TIMEOUT": "soon",
+            },
+            "CRM_BOTTLECRM_TIMEOUT",
+        ),
     ],
 )
 def test_a_missing_or_wrong_setting_is_named(config, named):
