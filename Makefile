@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-postgres test-fast browser redis lint format demo clean
+.PHONY: install run test test-postgres test-crm test-fast browser redis lint format demo clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -53,7 +53,13 @@ test-postgres: install browser redis
 	scripts/test-postgres.sh
 
 test-fast: install
-	$(BIN)/pytest -m "not browser" -x -q
+	$(BIN)/pytest -m "not browser and not crm" -x -q
+
+# The CRM connectors against real servers: installs BottleCRM (django-crm) into its own
+# Python 3.12 virtualenv, starts it on 127.0.0.1 with PostgreSQL, runs the tests marked
+# `crm`, and stops it (scripts/bottlecrm/). `make test` leaves these out.
+test-crm: install
+	$(BIN)/pytest -m crm
 
 lint:
 	$(BIN)/ruff check .
