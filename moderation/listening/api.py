@@ -23,18 +23,12 @@ def _amount(value: Decimal | None) -> float | None:
 
 
 def alert_json(alert: Alert) -> dict:
-    about = services.about(alert)
-    about["url"] = url_for(
-        "community.post" if about["type"] == "thread" else "ideas.idea",
-        **({"post_id": alert.post_id} if about["type"] == "thread" else {"idea_id": alert.idea_id}),
-        _external=True,
-    )
     member = alert.member
     return {
         "id": alert.id,
         "url": url_for("listening.queue", _anchor=f"alert-{alert.id}", _external=True),
         "kind": alert.kind,
-        "about": about,
+        "about": services.about(alert, external=True),
         "post_id": alert.post_id,
         "sentiment": alert.sentiment,
         "terms": alert.term_list,

@@ -221,6 +221,13 @@ def _watch_alerts(text: str, base: dict, target_key: str, thread, idea, member) 
     return raised
 
 
+def _idea_discussed_in(thread: Thread) -> Idea | None:
+    """A comment on an idea is a post in the idea's attached discussion."""
+    if not thread.embed_url:
+        return None
+    return db.session.scalar(select(Idea).where(Idea.thread_id == thread.id))
+
+
 def listen_to_post(post: Post) -> list[Alert]:
     """Score a new or edited post; raise an at-risk alert when a customer wrote
     something strongly negative, and a lead or churn alert for each watchlist it
@@ -234,9 +241,11 @@ def listen_to_post(post: Post) -> list[Alert]:
     raised: list[Raised] = []
     author = post.author
     if is_customer(author) and not post.is_hidden and not thread.is_hidden:
+        idea = _idea_discussed_in(thread)
         base = {
             "target_type": "post", "post_id": post.id, "thread_id": thread.id,
-            "space_id": thread.space_id, "member_id": author.id, "sentiment": compound,
+            "idea_id": idea.id if idea else None, "space_id": thread.space_id,
+            "member_id": author.id, "sentiment": compound,
         }  # fmt: skip
         if compound <= at_risk_threshold():
             alert = _add_alert(key=f"at_risk:post:{post.id}", kind="at_risk", **base)
@@ -247,7 +256,7 @@ def listen_to_post(post: Post) -> list[Alert]:
                         member=author, thread=thread, post=post, sentiment=compound,
                     )
                 )  # fmt: skip
-        raised += _watch_alerts(text, base, f"post:{post.id}", thread, None, author)
+        raised += _watch_alerts(text, base, f"post:{post.id}", thread, idea, author)
     db.session.commit()
     for item in raised:
         item.send()
@@ -402,20 +411,22 @@ def open_cases_of(member_ids) -> dict[int, list[SupportCase]]:
     return cases
 
 
-def about(alert: Alert) -> dict:
-    """The thread or idea an alert is about: type, id, title and page."""
-    if alert.target_type == "idea":
+def about(alert: Alert, external: bool = False) -> dict:
+    """The thread or idea an alert is about: type, id, title and page (a comment
+    on an idea is about the idea)."""
+    anchor = f"post-{alert.post_id}" if alert.post_id else None
+    if alert.idea_id is not None:
         return {
             "type": "idea",
             "id": alert.idea_id,
             "title": alert.idea.title,
-            "url": url_for("ideas.idea", idea_id=alert.idea_id),
+            "url": url_for("ideas.idea", idea_id=alert.idea_id, _anchor=anchor, _external=external),
         }
     return {
         "type": "thread",
         "id": alert.thread_id,
         "title": alert.thread.title,
-        "url": url_for("community.post", post_id=alert.post_id),
+        "url": url_for("community.post", post_id=alert.post_id, _external=external),
     }
 
 
@@ -464,11 +475,7 @@ def escalate_alert(alert: Alert, by: Member, subject=None, description=None) -> 
     if not subject:
         subject = f"Community: {thread.title}"[:200]
     if not description:
-        link = (
-            url_for("community.post", post_id=alert.post_id, _external=True)
-            if (alert.post_id)
-            else url_for("ideas.idea", idea_id=alert.idea_id, _external=True)
-        )
+        link = about(alert, external=True)["url"]
         description = (
             f"Escalated from the community by {by.display_name} ({alert.label}).\n\n"
             f"{quoted_text(alert, 3000)}\n\n{link}"
