@@ -18,7 +18,7 @@ from community.models import Post, utcnow
 from ideas.models import Idea
 
 from . import services
-from .models import Alert
+from .models import Alert, Sentiment
 
 WATCHLISTS = [
     ("Diego Alvarez", "Buying intent", "lead",
@@ -59,6 +59,7 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
         db.session.execute(update(Post).where(Post.id == post.id).values(created_at=when))
         db.session.execute(update(Alert).where(Alert.post_id == post.id).values(created_at=when))
         answered = answered or (idea.thread if hours == 50 else None)
+    _date_scores_like_their_posts()
     db.session.commit()
     if answered is not None:
         # Support already answered the oldest angry customer; the others wait in the queue.
@@ -67,6 +68,18 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
             members["Sam Okafor"],
             "I'm so sorry about this, Kwame. I've restored the notes from last night's "
             "backup and I'll call you this afternoon to go through what happened.",
+        )
+
+
+def _date_scores_like_their_posts() -> None:
+    """The demo back-dates its threads and ideas after they were scored: date the
+    scores the same way, so sentiment over time has a past."""
+    for model, kind in ((Post, "post"), (Idea, "idea")):
+        written = select(model.created_at).where(model.id == Sentiment.target_id)
+        db.session.execute(
+            update(Sentiment)
+            .where(Sentiment.target_type == kind)
+            .values(created_at=written.scalar_subquery())
         )
 
 

@@ -10,8 +10,8 @@ class WatchlistForm(FlaskForm):
     kind = SelectField(
         "Kind",
         choices=[
-            SelectChoice("lead", "Lead: buying intent, for sales"),
-            SelectChoice("churn", "Churn: risk of leaving, for support and account managers"),
+            SelectChoice("lead", "Lead (buying intent)"),
+            SelectChoice("churn", "Churn (risk of leaving)"),
         ],
     )
     terms = TextAreaField(

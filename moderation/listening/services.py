@@ -221,6 +221,39 @@ def _watch_alerts(text: str, base: dict, target_key: str, thread, idea, member) 
     return raised
 
 
+def _summary(alert: Alert) -> str:
+    title = about(alert)["title"]
+    if alert.kind == "at_risk":
+        return f"At-risk conversation: {alert.member.display_name} in “{title}”"
+    terms = ", ".join(alert.term_list)
+    return f"{alert.label} ({alert.watchlist.name}): “{title}” mentions {terms}"
+
+
+def _notify(raised: list[Raised], author: Member, space) -> list:
+    """A notification (the bell) for each recipient of each new alert, in the
+    scoring transaction; the access policy has already chosen the recipients."""
+    notes = []
+    if raised:
+        db.session.flush()
+    for item in raised:
+        alert = item.alert
+        notes += community.queue_notifications(
+            [m.id for m in alert_recipients(alert)],
+            "alert",
+            actor=author,
+            space=space,
+            summary=_summary(alert),
+            url=url_for("listening.queue", _anchor=f"alert-{alert.id}"),
+        )
+    return notes
+
+
+def _announce(raised: list[Raised], notes: list) -> None:
+    for item in raised:
+        item.send()
+    community.announce(notes)
+
+
 def _idea_discussed_in(thread: Thread) -> Idea | None:
     """A comment on an idea is a post in the idea's attached discussion."""
     if not thread.embed_url:
@@ -257,9 +290,9 @@ def listen_to_post(post: Post) -> list[Alert]:
                     )
                 )  # fmt: skip
         raised += _watch_alerts(text, base, f"post:{post.id}", thread, idea, author)
+    notes = _notify(raised, author, thread.space)
     db.session.commit()
-    for item in raised:
-        item.send()
+    _announce(raised, notes)
     return [item.alert for item in raised]
 
 
@@ -277,9 +310,9 @@ def listen_to_idea(idea: Idea) -> list[Alert]:
             "member_id": idea.author_id, "sentiment": compound,
         }  # fmt: skip
         raised = _watch_alerts(text, base, f"idea:{idea.id}", None, idea, idea.author)
+    notes = _notify(raised, idea.author, idea.area.space)
     db.session.commit()
-    for item in raised:
-        item.send()
+    _announce(raised, notes)
     return [item.alert for item in raised]
 
 

@@ -241,3 +241,26 @@ def test_a_comment_on_an_idea_raises_an_alert_about_the_idea(
             "type": "idea", "id": idea.id, "title": "Scheduled PDF reports",
             "url": f"/ideas/{idea.id}#post-{post.id}",
         }  # fmt: skip
+
+
+def test_recipients_are_notified_and_nobody_outside_the_space_is(
+    app, private, make_thread, customer, agent, client, login
+):
+    space, insider, outsider = private
+    make_thread(author=customer, title="Public rant", body="Horrible, terrible, useless.")
+    make_thread(space, customer, title="Private canary-3391 rant", body="Awful, broken, useless.")
+    with app.test_request_context():
+        from community.models import Notification
+
+        notes = {
+            (n.member_id, n.summary)
+            for n in db.session.scalars(select(Notification).where(Notification.kind == "alert"))
+        }
+    public = "At-risk conversation: Carla Customer in “Public rant”"
+    secret = "At-risk conversation: Carla Customer in “Private canary-3391 rant”"
+    assert notes == {
+        (agent.id, public), (insider.id, public), (outsider.id, public), (insider.id, secret),
+    }  # fmt: skip
+    login(insider)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "canary-3391" in page and "/listening/#alert-" in page
