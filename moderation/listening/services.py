@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, partial
 
 from flask import current_app, url_for
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
@@ -97,9 +97,38 @@ def stems_of(term: str) -> str:
     return " ".join(w.stem for w in words(term))
 
 
+# VADER's cost grows with the square of the text's length (50,000 characters take
+# seconds), so long texts are scored in chunks of whole sentences and averaged by
+# length, and only their beginning counts: scoring stays cheap after every post.
+CHUNK_CHARS = 1_000
+SCORED_CHARS = 10_000
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _chunks(text: str) -> list[str]:
+    chunks, current = [], ""
+    for sentence in SENTENCE_END.split(text[:SCORED_CHARS]):
+        while len(sentence) > CHUNK_CHARS:  # a run-on "sentence": cut it anyway
+            chunks.append(sentence[:CHUNK_CHARS])
+            sentence = sentence[CHUNK_CHARS:]
+        if current and len(current) + len(sentence) + 1 > CHUNK_CHARS:
+            chunks.append(current)
+            current = ""
+        current = f"{current} {sentence}" if current else sentence
+    if current.strip():
+        chunks.append(current)
+    return chunks
+
+
 def sentiment_of(text: str) -> float:
     """VADER's compound score, from -1 (most negative) to +1 (most positive)."""
-    return round(_sentiment_analyzer().polarity_scores(text or "")["compound"], 4)
+    text = text or ""
+    analyzer = _sentiment_analyzer()
+    if len(text) <= CHUNK_CHARS:
+        return round(analyzer.polarity_scores(text)["compound"], 4)
+    scored = [(len(c), analyzer.polarity_scores(c)["compound"]) for c in _chunks(text)]
+    total = sum(length for length, _ in scored)
+    return round(sum(length * score for length, score in scored) / total, 4) if total else 0.0
 
 
 def matched_terms(text: str, terms: list[tuple[str, str]]) -> list[str]:
@@ -314,6 +343,39 @@ def listen_to_idea(idea: Idea) -> list[Alert]:
     db.session.commit()
     _announce(raised, notes)
     return [item.alert for item in raised]
+
+
+def relocate(thread_ids) -> int:
+    """Threads moved to another space or merged into another: alerts and scores
+    follow their posts (visibility is always judged on the post's current thread;
+    this keeps what the queue names and the per-space figures right)."""
+    ids = [i for i in thread_ids if i]
+    if not ids:
+        return 0
+    moved_posts = select(Post.id).where(Post.thread_id.in_(ids))
+    alerts = list(
+        db.session.scalars(
+            select(Alert).where(
+                Alert.target_type == "post",
+                or_(Alert.thread_id.in_(ids), Alert.post_id.in_(moved_posts)),
+            )
+        )
+    )
+    for alert in alerts:
+        thread = alert.post.thread
+        alert.thread_id, alert.space_id = thread.id, thread.space_id
+    for post_id, space_id in db.session.execute(
+        select(Post.id, Thread.space_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(Post.thread_id.in_(ids))
+    ):
+        db.session.execute(
+            update(Sentiment)
+            .where(Sentiment.target_type == "post", Sentiment.target_id == post_id)
+            .values(space_id=space_id)
+        )
+    db.session.commit()
+    return len(alerts)
 
 
 # ---- who sees an alert --------------------------------------------------------------

@@ -44,6 +44,15 @@ def on_idea_submitted(idea, **_):
     _safely("scoring an idea", lambda: services.listen_to_idea(idea))
 
 
+def on_thread_moved(thread, **_):
+    _safely("following a moved thread", lambda: services.relocate([thread.id]))
+
+
+def on_threads_merged(thread, into=None, **_):
+    ids = [thread.id, into.id if into is not None else None]
+    _safely("following merged threads", lambda: services.relocate(ids))
+
+
 def on_alert(alert, **_):
     """conversation_at_risk, lead_detected and churn_signal: tell the audience live."""
     _safely("sending a live alert", lambda: realtime.send_alert(alert))
@@ -54,5 +63,7 @@ def connect_subscribers() -> None:
     events.post_created.connect(on_post_created)
     events.post_edited.connect(on_post_edited)
     events.idea_submitted.connect(on_idea_submitted)
+    events.thread_moved.connect(on_thread_moved)
+    events.threads_merged.connect(on_threads_merged)
     for signal in (events.conversation_at_risk, events.lead_detected, events.churn_signal):
         signal.connect(on_alert)

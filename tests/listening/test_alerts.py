@@ -264,3 +264,39 @@ def test_recipients_are_notified_and_nobody_outside_the_space_is(
     login(insider)
     page = client.get("/notifications").get_data(as_text=True)
     assert "canary-3391" in page and "/listening/#alert-" in page
+
+
+def test_alerts_follow_threads_that_are_moved_or_merged(
+    app, make_space, make_thread, customer, admin, alerts_in_db
+):
+    """thread_moved and threads_merged are sent by moderation; here the test moves
+    the rows itself and sends the events as moderation will."""
+    from sqlalchemy import update
+
+    from community.models import Post
+    from moderation.listening.models import Sentiment
+
+    first, second = make_space("first"), make_space("second")
+    angry = make_thread(first, customer, title="Awful", body="Horrible, terrible, useless.")
+    keeper = make_thread(second, customer, title="Keeper", body="How do I export?")
+    with app.test_request_context():
+        db.session.execute(
+            update(Post).where(Post.thread_id == angry.id).values(thread_id=keeper.id, number=5)
+        )
+        db.session.commit()
+        events.threads_merged.send(
+            db.session.get(Thread, angry.id), into=db.session.get(Thread, keeper.id), by=admin
+        )
+    [row] = alerts_in_db()
+    assert row["thread_id"] == keeper.id
+    with app.test_request_context():
+        alert = db.session.get(Alert, row["id"])
+        assert alert.space_id == second.id
+        assert services.about(alert)["title"] == "Keeper"
+        score = db.session.scalar(select(Sentiment).where(Sentiment.target_id == alert.post_id))
+        assert score.space_id == second.id
+        db.session.execute(update(Thread).where(Thread.id == keeper.id).values(space_id=first.id))
+        db.session.commit()
+        events.thread_moved.send(db.session.get(Thread, keeper.id), from_space=second, by=admin)
+        db.session.expire_all()
+        assert db.session.get(Alert, row["id"]).space_id == first.id

@@ -147,3 +147,19 @@ def test_ideas_are_scored_and_raise_no_at_risk_alert(app, make_space, customer, 
         )
         assert row.compound < -0.5
     assert alerts_in_db() == []
+
+
+def test_a_very_long_post_is_scored_quickly_from_its_beginning(
+    app, make_thread, customer, alerts_in_db
+):
+    import time
+
+    angry = (
+        "You charged us twice again and nobody answers. Absolutely unacceptable, we are furious. "
+    )
+    started = time.perf_counter()
+    make_thread(author=customer, title="Long complaint", body=(angry * 600)[:49_000])
+    # Scored whole, VADER takes over ten seconds on this; in chunks, a fraction of one.
+    assert time.perf_counter() - started < 5
+    [alert] = alerts_in_db(kind="at_risk")
+    assert alert["sentiment"] < -0.5
