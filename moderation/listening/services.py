@@ -777,6 +777,25 @@ def listening_report(viewer, today: date | None = None) -> ListeningReport:
     )
 
 
+def recent_sentiment_of(member_ids, viewer, days: int = 90) -> dict[int, tuple[float, int]]:
+    """Each customer's average score and number of posts and ideas over the last
+    ``days``, where the viewer may see them: the trend next to one angry post."""
+    ids = {i for i in member_ids if i}
+    if not ids:
+        return {}
+    since = utcnow() - timedelta(days=days)
+    rows = db.session.execute(
+        select(Sentiment.member_id, func.avg(Sentiment.compound), func.count(Sentiment.id))
+        .where(
+            Sentiment.member_id.in_(ids),
+            Sentiment.created_at >= since,
+            Sentiment.space_id.in_(access.visible_space_ids(viewer)),
+        )
+        .group_by(Sentiment.member_id)
+    )
+    return {member_id: (round(float(avg), 2), n) for member_id, avg, n in rows}
+
+
 def member_sentiment(member: Member, viewer, limit: int = 50) -> list[Sentiment]:
     """A customer's most recent scores, oldest first, where the viewer may see them
     (for a customer 360 sentiment trend)."""

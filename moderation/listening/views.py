@@ -43,6 +43,7 @@ def queue():
         state=state,
         kinds=KIND_LABELS,
         cases=services.open_cases_of(a.member_id for a in alerts.items),
+        trends=services.recent_sentiment_of([a.member_id for a in alerts.items], current_user),
         report=report,
         series=json.dumps(series),
         threshold=services.at_risk_threshold(),

@@ -25,6 +25,7 @@ def test_the_queue_shows_the_post_its_sentiment_the_customers_value_and_open_cas
     assert "Nobody answers. Absolutely unacceptable." in page
     assert 'sentiment <strong class="sentiment">-0.' in page
     assert "48,000" in page and "mid-market" in page
+    assert '90-day sentiment <strong class="trend">-0.' in page and "over 1 post" in page
     assert reference in page
     assert "Escalate to a support case" in page
     assert 'id="listening-chart"' in page
