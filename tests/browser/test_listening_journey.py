@@ -43,7 +43,7 @@ def test_an_angry_post_reaches_the_open_queue_live_and_is_escalated(live_server,
         "Charged twice again and nobody answers my tickets. Absolutely unacceptable, "
         "we are furious.",
     )
-    customer.click("button[type=submit]")
+    customer.click("main button[type=submit]")
     expect(customer.locator("h1")).to_contain_text("Charged twice for the third month")
 
     # The agent's open queue shows the alert and the bell without a reload.
