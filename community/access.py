@@ -178,6 +178,21 @@ def can_view_support_analytics(member) -> bool:
     return member is not None and member.is_staff
 
 
+# ---- listening (moderation.listening) ----------------------------------------
+
+
+def can_listen(member) -> bool:
+    """Support agents and sales (and admins) keep watchlists and receive alerts."""
+    member = _member(member)
+    return member is not None and member.has_role("support_agent", "sales", "admin")
+
+
+def can_work_support_queue(member) -> bool:
+    """Support agents (and admins) see at-risk conversations and escalate threads to cases."""
+    member = _member(member)
+    return member is not None and member.has_role("support_agent", "admin")
+
+
 # ---- guards used by services ----------------------------------------------
 
 

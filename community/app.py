@@ -23,6 +23,13 @@ import ideas.realtime
 import ideas.search
 import ideas.subscribers
 import ideas.views
+import moderation.listening
+import moderation.listening.api
+import moderation.listening.demo
+import moderation.listening.openapi
+import moderation.listening.realtime
+import moderation.listening.subscribers
+import moderation.listening.views
 
 from . import (  # noqa: F401
     api,
@@ -94,9 +101,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(ideas.bp)
     app.register_blueprint(ideas.api_bp)
+    app.register_blueprint(moderation.listening.bp)
+    app.register_blueprint(moderation.listening.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
+        {
+            "paths": moderation.listening.openapi.PATHS,
+            "schemas": moderation.listening.openapi.SCHEMAS,
+        },
     ]
 
 
@@ -106,6 +119,8 @@ def _connect_subscribers() -> None:
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
     ideas.search.connect_subscribers()
+    moderation.listening.subscribers.connect_subscribers()
+    moderation.listening.demo.connect_subscribers()
     search.connect_subscribers()
 
 

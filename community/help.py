@@ -213,6 +213,54 @@ def open_case(
     return case
 
 
+# ---- listening: support escalates a community thread for a customer -------------
+
+
+def escalate_thread(
+    thread: Thread, member: Member, *, by: Member, subject, description
+) -> SupportCase:
+    """A support agent opens a case for a customer about a community thread (an
+    at-risk conversation, say). Like a case the customer opens, it waits as
+    pending_sync until the CRM bridge creates it in the CRM."""
+    access.require(
+        access.can_work_support_queue(by), message="Only support agents escalate threads."
+    )
+    access.require_visible(by, thread)
+    errors: dict = {}
+    subject = services.checked_text(
+        subject, "subject", errors, minimum=SUBJECT_MIN, maximum=SUBJECT_MAX
+    )
+    description = services.checked_text(
+        description, "description", errors, minimum=1, maximum=DESCRIPTION_MAX
+    )
+    services.raise_if_invalid(errors)
+    for _attempt in range(5):
+        case = SupportCase(
+            reference=_reference(),
+            member_id=member.id,
+            visitor_key=f"m:{member.id}",
+            email=member.email,
+            subject=subject,
+            description=description,
+            query="",
+            thread_id=thread.id,
+            status="pending_sync",
+            created_at=utcnow(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(case)
+        except IntegrityError:  # a reference drawn twice: draw again
+            continue
+        break
+    else:  # pragma: no cover - 32^8 references
+        raise Invalid("Could not open the case; try again.")
+    sent = events.record(events.case_escalated, case, member=member, thread=thread)
+    db.session.commit()
+    sent()
+    return case
+
+
 def get_case(reference, viewer, visitor_key: str) -> SupportCase:
     """The customer who opened a case (or support staff) may look at it; for
     anyone else it does not exist."""
