@@ -1,0 +1,651 @@
+"""The outbox: rows written in the transaction that caused them, delivered at least
+once by workers, in order per contact, with retries and dead letters.
+
+Writing (`enqueue`) is one INSERT (one row per enabled connector). Delivering
+(`deliver_due`) claims due rows with a short lease (FOR UPDATE SKIP LOCKED on
+PostgreSQL; on SQLite a worker lease lets one worker at a time), coalesces contact
+updates per contact, hands the connector its batch and records the outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community import help as community_help
+from community.extensions import db
+from community.models import Member, SupportCase, utcnow
+from ideas.models import Idea, Vote
+
+from . import connectors
+from .connectors.base import Connector, ContactRef, Delivery, Outcome
+from .models import Account, Case, Contact, MemberLink, OutboxItem, State
+
+log = logging.getLogger(__name__)
+
+FANOUT_KINDS = {"idea_status"}  # expanded by the worker into account_activity rows
+ERROR_MAX = 2000
+
+
+def enabled() -> list[str]:
+    return connectors.enabled_names(current_app.config)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def enqueue(kind: str, data: dict, *, member=None, email=None, key=None, account=None) -> None:
+    """Add the event for every enabled connector: a single INSERT into the open
+    transaction (recording receivers call this; nothing is read)."""
+    names = enabled()
+    if not names:
+        return
+    if member is not None:
+        email = email or member.email
+    key = key or (f"m:{member.id}" if member is not None else f"e:{(email or '').lower()}")
+    now = utcnow()
+    event_id = str(uuid.uuid4())
+    payload = {"data": data, "account": account}
+    rows = [
+        {
+            "event_id": event_id,
+            "connector": name,
+            "kind": kind,
+            "contact_key": key[:300],
+            "member_id": member.id if member is not None else None,
+            "email": (email or None) and email[:254],
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for name in names
+    ]
+    db.session.execute(insert(OutboxItem), rows)
+
+
+# ---- workers ------------------------------------------------------------------
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:80]
+
+
+def _is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+def hold_lease(name: str, holder: str, seconds: float) -> bool:
+    """Take or renew a named lease (one UPDATE, atomic); False while another holds it."""
+    now = utcnow()
+    until = now + timedelta(seconds=seconds)
+    taken = db.session.execute(
+        update(State)
+        .where(State.name == name)
+        .where(or_(State.holder == holder, State.until.is_(None), State.until < now))
+        .values(holder=holder, until=until)
+    ).rowcount
+    if not taken:
+        exists = db.session.scalar(select(State.name).where(State.name == name))
+        if exists is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(State(name=name, holder=holder, until=until, value={}))
+                taken = 1
+            except IntegrityError:
+                taken = 0
+    db.session.commit()
+    return bool(taken)
+
+
+def release_lease(name: str, holder: str) -> None:
+    db.session.execute(
+        update(State).where(State.name == name, State.holder == holder).values(until=None)
+    )
+    db.session.commit()
+
+
+@dataclass
+class Pass:
+    """What one delivery pass did, for logs, the CLI and tests."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: Counter = field(default_factory=Counter)
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+
+class Deliverer:
+    """Delivers due outbox rows for the configured connectors. One per worker."""
+
+    def __init__(self, holder: str | None = None):
+        self.holder = holder or worker_name()
+        self.connectors: dict[str, Connector] = {}
+        self.broken: dict[str, str] = {}
+
+    def connector(self, name: str) -> Connector | None:
+        if name not in self.connectors and name not in self.broken:
+            try:
+                self.connectors[name] = connectors.build(name, current_app.config)
+            except Exception as error:  # a misconfigured CRM must not stop the others
+                self.broken[name] = str(error)
+                log.error("CRM connector %s is not usable: %s", name, error)
+        return self.connectors.get(name)
+
+    def close(self) -> None:
+        for connector in self.connectors.values():
+            connector.close()
+        self.connectors.clear()
+
+    def deliver_due(self, limit: int | None = None) -> Pass:
+        """One pass over every enabled connector: claim, deliver, record."""
+        result = Pass()
+        cfg = current_app.config
+        lease = float(cfg["CRM_LEASE_SECONDS"])
+        if _is_sqlite() and not hold_lease("worker", self.holder, lease):
+            return result
+        for name in enabled():
+            connector = self.connector(name)
+            if connector is None:
+                continue
+            size = min(limit or int(cfg["CRM_BATCH_SIZE"]), connector.batch_size * 4)
+            items = self._claim(name, size, lease)
+            if not items:
+                continue
+            items = self._expand_fanouts(name, items)
+            self._deliver(connector, items, result)
+        return result
+
+    # -- claiming ------------------------------------------------------------------
+
+    def _claim(self, name: str, limit: int, lease: float) -> list[OutboxItem]:
+        now = utcnow()
+        query = (
+            select(OutboxItem)
+            .where(
+                OutboxItem.connector == name,
+                OutboxItem.status == "pending",
+                OutboxItem.next_attempt_at <= now,
+                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= now),
+            )
+            .order_by(OutboxItem.id)
+            .limit(limit)
+        )
+        if not _is_sqlite():
+            query = query.with_for_update(skip_locked=True)
+        candidates = list(db.session.scalars(query))
+        if not candidates:
+            db.session.commit()
+            return []
+        # A contact whose earlier row waits (backing off, or claimed by another
+        # worker) keeps its later rows waiting too: order per contact.
+        keys = {item.contact_key for item in candidates}
+        waiting = dict(
+            db.session.execute(
+                select(OutboxItem.contact_key, func.min(OutboxItem.id))
+                .where(
+                    OutboxItem.connector == name,
+                    OutboxItem.status == "pending",
+                    OutboxItem.contact_key.in_(keys),
+                    or_(OutboxItem.next_attempt_at > now, OutboxItem.claimed_until > now),
+                )
+                .group_by(OutboxItem.contact_key)
+            ).all()
+        )
+        items = [i for i in candidates if i.id < waiting.get(i.contact_key, i.id + 1)]
+        if items:
+            db.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_([i.id for i in items]))
+                .values(claimed_until=now + timedelta(seconds=lease)),
+                execution_options={"synchronize_session": False},
+            )
+        db.session.commit()
+        return items
+
+    def _expand_fanouts(self, name: str, items: list[OutboxItem]) -> list[OutboxItem]:
+        """An idea's status change becomes one account_activity row per account
+        whose members voted; the expanding row is then done."""
+        fanouts = [i for i in items if i.kind in FANOUT_KINDS]
+        if not fanouts:
+            return items
+        for item in fanouts:
+            rows = _idea_status_rows(item)
+            existing = set(
+                db.session.scalars(
+                    select(OutboxItem.event_id).where(
+                        OutboxItem.connector == name,
+                        OutboxItem.event_id.in_([r["event_id"] for r in rows]),
+                    )
+                )
+            )
+            rows = [r for r in rows if r["event_id"] not in existing]
+            if rows:
+                db.session.execute(insert(OutboxItem), rows)
+            item.status, item.delivered_at, item.claimed_until = "delivered", utcnow(), None
+            item.attempts += 1
+        db.session.commit()
+        return [i for i in items if i.kind not in FANOUT_KINDS]
+
+    # -- delivering ----------------------------------------------------------------
+
+    def _deliver(self, connector: Connector, items: list[OutboxItem], result: Pass) -> None:
+        name = connector.name
+        links = _links([i.member_id for i in items if i.member_id])
+        members = _members([i.member_id for i in items if i.member_id and i.member_id not in links])
+        groups = _coalesce(items)
+        figures = _figures([g[0].member_id for g in groups if g[0].kind == "contact"])
+        deliveries = [
+            _delivery(group, name, links, members, figures) for group in groups
+        ]  # fmt: skip
+        outcomes: list[Outcome] = []
+        for start in range(0, len(deliveries), connector.batch_size):
+            chunk = deliveries[start : start + connector.batch_size]
+            try:
+                answer = connector.deliver(chunk)
+                if len(answer) != len(chunk):
+                    raise RuntimeError("the connector answered a different number of outcomes")
+            except Exception as error:
+                db.session.rollback()  # whatever a failing connector wrote is undone
+                log.exception("CRM connector %s failed", name)
+                answer = [Outcome.retry(f"{type(error).__name__}: {error}")] * len(chunk)
+            outcomes += answer
+        self._record(name, groups, deliveries, outcomes, links, result)
+
+    def _record(self, name, groups, deliveries, outcomes, links, result: Pass) -> None:
+        cfg = current_app.config
+        now = utcnow()
+        cases = []
+        items_by_id = {}
+        for group, delivery, outcome in zip(groups, deliveries, outcomes, strict=True):
+            for item in group:
+                items_by_id[item.id] = (item, delivery, outcome)
+        # Reload: a connector's rollback expired (or detached) what we held.
+        fresh = {
+            i.id: i
+            for i in db.session.scalars(select(OutboxItem).where(OutboxItem.id.in_(items_by_id)))
+        }
+        new_links = []
+        for item_id, (_old, _delivery, outcome) in items_by_id.items():
+            item = fresh.get(item_id)
+            if item is None or item.status != "pending":
+                continue
+            item.attempts += 1
+            item.claimed_until = None
+            if outcome.status == "delivered":
+                item.status, item.delivered_at = "delivered", now
+                item.external_id = (outcome.external_id or None) and outcome.external_id[:200]
+                item.last_error = None
+                result.delivered += 1
+                if item.kind == "case":
+                    cases.append((item, outcome.external_id))
+                if outcome.external_id and item.member_id and item.kind in ("contact", "activity"):
+                    new_links.append((item.member_id, outcome.external_id))
+                continue
+            error = (outcome.error or outcome.status)[:ERROR_MAX]
+            item.last_error = error
+            result.errors[error[:120]] += 1
+            if outcome.status == "rejected" or item.attempts >= int(cfg["CRM_MAX_ATTEMPTS"]):
+                item.status = "dead"
+                result.dead += 1
+            else:
+                item.next_attempt_at = now + timedelta(
+                    seconds=backoff(item.attempts, outcome.retry_after)
+                )
+                result.retried += 1
+        if name == "builtin":
+            _link_created_contacts(new_links, links)
+        else:
+            _remember_external_ids(name, new_links, links)
+        case_rows = _record_cases(name, cases, links)
+        db.session.commit()
+        for case in case_rows:  # community's status: open, once a CRM has the case
+            if case.status == "pending_sync":
+                community_help.set_case_status(case, "open")
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential with full jitter, at least what the CRM asked for."""
+    cfg = current_app.config
+    base = float(cfg["CRM_BACKOFF_SECONDS"])
+    ceiling = float(cfg["CRM_BACKOFF_MAX_SECONDS"])
+    delay = min(ceiling, base * 2 ** max(0, attempts - 1))
+    delay = delay / 2 + random.uniform(0, delay / 2)
+    return max(delay, min(retry_after or 0.0, ceiling))
+
+
+def _links(member_ids) -> dict[int, MemberLink]:
+    if not member_ids:
+        return {}
+    rows = db.session.scalars(select(MemberLink).where(MemberLink.member_id.in_(set(member_ids))))
+    return {link.member_id: link for link in rows}
+
+
+def _members(member_ids) -> dict[int, Member]:
+    if not member_ids:
+        return {}
+    return {
+        m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(set(member_ids))))
+    }
+
+
+def _coalesce(items: list[OutboxItem]) -> list[list[OutboxItem]]:
+    """Groups in delivery order: every contact update of one contact in this batch
+    becomes one delivery (at the place of the last), everything else stays alone."""
+    last_contact = {}
+    for index, item in enumerate(items):
+        if item.kind == "contact":
+            last_contact[item.contact_key] = index
+    groups: list[list[OutboxItem]] = []
+    pending: dict[str, list[OutboxItem]] = defaultdict(list)
+    for index, item in enumerate(items):
+        if item.kind != "contact":
+            groups.append([item])
+            continue
+        pending[item.contact_key].append(item)
+        if last_contact[item.contact_key] == index:
+            groups.append(pending.pop(item.contact_key))
+    return groups
+
+
+def _figures(member_ids) -> dict[int, dict]:
+    from .services import community_figures  # services import this module
+
+    ids = [m for m in member_ids if m]
+    return community_figures(ids) if ids else {}
+
+
+def _delivery(group, name, links, members, figures) -> Delivery:
+    last = group[-1]
+    data: dict = {}
+    for item in group:
+        data.update((item.payload or {}).get("data") or {})
+    if last.kind == "contact" and last.member_id in figures:
+        data = {**figures[last.member_id], **data}
+    link = links.get(last.member_id) if last.member_id else None
+    account = (last.payload or {}).get("account")
+    if link is not None:
+        contact = link.contact
+        external = str(contact.id) if name == "builtin" else (contact.external_ids or {}).get(name)
+        ref = ContactRef(
+            last.member_id,
+            contact.email,
+            external,
+            account or (contact.account.name if contact.account else None),
+        )
+    elif last.member_id or last.email:
+        member = members.get(last.member_id)
+        ref = ContactRef(
+            last.member_id,
+            last.email or (member.email if member else None),
+            None,
+            account or (member.account_name if member else None),
+        )
+    else:
+        ref = ContactRef(None, None, None, account)
+    return Delivery(
+        id=last.event_id,
+        kind=last.kind,
+        contact=ref,
+        data=data,
+        occurred_at=last.created_at,
+        attempt=last.attempts + 1,
+    )
+
+
+def _link_created_contacts(pairs, links) -> None:
+    """The built-in connector found or created the contact by the member's e-mail
+    (verified at registration): link them, unless either side is linked already."""
+    from .services import link_by_delivery
+
+    for member_id, contact_id in pairs:
+        if member_id not in links and contact_id.isdigit():
+            link = link_by_delivery(member_id, int(contact_id))
+            if link is not None:
+                links[member_id] = link
+
+
+def _remember_external_ids(name, pairs, links) -> None:
+    for member_id, external_id in pairs:
+        link = links.get(member_id)
+        if link is not None and (link.contact.external_ids or {}).get(name) != external_id:
+            link.contact.external_ids = {**(link.contact.external_ids or {}), name: external_id}
+
+
+def _record_cases(name, cases, links) -> list[SupportCase]:
+    """Remember which CRM case each delivered escalation became."""
+    if not cases:
+        return []
+    now = utcnow()
+    support = []
+    for item, external_id in cases:
+        reference = str(((item.payload or {}).get("data") or {}).get("reference") or "")[:20]
+        if not reference:
+            continue
+        support_case = db.session.scalar(
+            select(SupportCase).where(SupportCase.reference == reference)
+        )
+        row = db.session.scalar(
+            select(Case).where(Case.reference == reference, Case.connector == name)
+        )
+        if row is None:
+            row = Case(reference=reference, connector=name, status="open", created_at=now)
+            db.session.add(row)
+        row.external_id = (external_id or row.external_id or None) and str(
+            external_id or row.external_id
+        )[:200]
+        row.support_case_id = support_case.id if support_case else None
+        link = links.get(item.member_id) if item.member_id else None
+        row.contact_id = row.contact_id or (link.contact_id if link else None)
+        row.updated_at = now
+        if support_case is not None:
+            support.append(support_case)
+    return support
+
+
+def _idea_status_rows(item: OutboxItem) -> list[dict]:
+    data = (item.payload or {}).get("data") or {}
+    idea = (
+        db.session.get(Idea, data.get("idea_id")) if isinstance(data.get("idea_id"), int) else None
+    )
+    if idea is None:
+        return []
+    voters = db.session.execute(
+        select(Vote.member_id, Vote.value_at_vote, Member.customer_value, Member.account_name)
+        .join(Member, Member.id == Vote.member_id)
+        .where(Vote.idea_id == idea.id, Vote.voided_at.is_(None))
+    ).all()
+    linked = dict(
+        db.session.execute(
+            select(MemberLink.member_id, Account.name)
+            .join(Contact, Contact.id == MemberLink.contact_id)
+            .join(Account, Account.id == Contact.account_id)
+            .where(MemberLink.member_id.in_([v.member_id for v in voters]))
+        ).all()
+    )
+    accounts: dict[str, dict] = {}
+    for v in voters:
+        account = linked.get(v.member_id) or v.account_name
+        if not account:
+            continue
+        entry = accounts.setdefault(
+            account, {"voters": 0, "value_at_vote": Decimal(0), "value_now": Decimal(0)}
+        )
+        entry["voters"] += 1
+        entry["value_at_vote"] += v.value_at_vote or 0
+        entry["value_now"] += v.customer_value or 0
+    now = utcnow()
+    rows = []
+    for account, figures in sorted(accounts.items()):
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item.event_id}/{account.lower()}"))
+        note = data.get("note") or ""
+        label = data.get("status_label") or data.get("status")
+        rows.append(
+            {
+                "event_id": event_id,
+                "connector": item.connector,
+                "kind": "account_activity",
+                "contact_key": f"a:{account.lower()}"[:300],
+                "member_id": None,
+                "email": None,
+                "payload": {
+                    "account": account,
+                    "data": {
+                        "type": "idea_status_changed",
+                        "idea_id": idea.id,
+                        "idea_title": idea.title,
+                        "status": data.get("status"),
+                        "title": f"Idea you asked for is now {label}: {idea.title}"[:300],
+                        "note": note,
+                        "url": data.get("url"),
+                        "voters": figures["voters"],
+                        "value_at_vote": str(figures["value_at_vote"]),
+                        "value_now": str(figures["value_now"]),
+                    },
+                },
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )  # fmt: skip
+    return rows
+
+
+# ---- operators: status, replay -----------------------------------------------------
+
+
+@dataclass
+class Status:
+    connectors: list[str]
+    broken: dict[str, str]
+    backlog: dict[str, int]
+    oldest_pending: datetime | None
+    failing: list[tuple[str, int]]  # (last error, rows) of pending rows that failed
+    dead: int
+    dead_letters: list[OutboxItem]
+    dead_by_error: list[tuple[str, int]]
+    delivered_24h: int
+    lag: list[dict]  # [{"hour": iso, "avg_seconds": float, "max_seconds": float, "count": n}]
+
+
+def status(dead_limit: int = 50) -> Status:
+    names = enabled()
+    broken = {}
+    for name in names:
+        try:
+            connectors.build(name, current_app.config).close()
+        except Exception as error:
+            broken[name] = str(error)
+    backlog = dict(
+        db.session.execute(
+            select(OutboxItem.connector, func.count())
+            .where(OutboxItem.status == "pending")
+            .group_by(OutboxItem.connector)
+        ).all()
+    )
+    oldest = db.session.scalar(
+        select(func.min(OutboxItem.created_at)).where(OutboxItem.status == "pending")
+    )
+    failing = db.session.execute(
+        select(OutboxItem.last_error, func.count())
+        .where(OutboxItem.status == "pending", OutboxItem.last_error.is_not(None))
+        .group_by(OutboxItem.last_error)
+        .order_by(func.count().desc())
+        .limit(20)
+    ).all()
+    dead_by_error = db.session.execute(
+        select(OutboxItem.last_error, func.count())
+        .where(OutboxItem.status == "dead")
+        .group_by(OutboxItem.last_error)
+        .order_by(func.count().desc())
+        .limit(20)
+    ).all()
+    dead = db.session.scalar(select(func.count()).where(OutboxItem.status == "dead")) or 0
+    dead_letters = list(
+        db.session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.status == "dead")
+            .order_by(OutboxItem.id.desc())
+            .limit(dead_limit)
+        )
+    )
+    return Status(
+        connectors=names,
+        broken=broken,
+        backlog=backlog,
+        oldest_pending=oldest,
+        failing=[(e or "", n) for e, n in failing],
+        dead=dead,
+        dead_letters=dead_letters,
+        dead_by_error=[(e or "", n) for e, n in dead_by_error],
+        delivered_24h=sum(h["count"] for h in delivery_lag(24)),
+        lag=delivery_lag(48),
+    )
+
+
+def delivery_lag(hours: int = 48) -> list[dict]:
+    """Average and worst seconds from event to delivery, per hour of delivery."""
+    now = utcnow()
+    since = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    rows = db.session.execute(
+        select(OutboxItem.created_at, OutboxItem.delivered_at)
+        .where(OutboxItem.status == "delivered", OutboxItem.delivered_at >= since)
+        .limit(200_000)
+    ).all()
+    buckets: dict[datetime, list[float]] = defaultdict(list)
+    for created, delivered in rows:
+        hour = delivered.replace(minute=0, second=0, microsecond=0)
+        buckets[hour].append(max(0.0, (delivered - created).total_seconds()))
+    series = []
+    hour = since
+    while hour <= now:
+        lags = buckets.get(hour, [])
+        series.append(
+            {
+                "hour": _iso(hour),
+                "avg_seconds": round(sum(lags) / len(lags), 2) if lags else None,
+                "max_seconds": round(max(lags), 2) if lags else None,
+                "count": len(lags),
+            }
+        )
+        hour += timedelta(hours=1)
+    return series
+
+
+def replay_dead(ids=None) -> int:
+    """Dead letters back to pending, as new (all of them, or the given ids)."""
+    query = update(OutboxItem).where(OutboxItem.status == "dead")
+    if ids is not None:
+        ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        if not ids:
+            return 0
+        query = query.where(OutboxItem.id.in_(ids))
+    count = db.session.execute(
+        query.values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def pending_count() -> int:
+    return db.session.scalar(select(func.count()).where(OutboxItem.status == "pending")) or 0
