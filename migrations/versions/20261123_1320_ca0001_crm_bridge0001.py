@@ -1,8 +1,8 @@
-"""crm bridge
+"""crm bridge: the built-in CRM, member links, the outbox, cases
 
 Revision ID: crm_bridge0001
 Revises: c0ffee000005
-Create Date: 2026-11-23 13:09:23.390863
+Create Date: 2026-11-23 13:20:00
 
 """
 
