@@ -77,7 +77,7 @@ def receiver():
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             status, headers, answer = state.handle(self.headers, body)
