@@ -24,10 +24,12 @@ INBOUND = "inbound-secret"
 def open_case(app, member, thread):
     with app.test_request_context():
         case = help.open_case(
-            "Invoices show the wrong VAT number", "Since the last update the VAT id is gone.",
-            by=db.session.get(Member, member.id), visitor_key=f"m:{member.id}",
+            "Invoices show the wrong VAT number",
+            "Since the last update the VAT id is gone.",
+            by=db.session.get(Member, member.id),
+            visitor_key=f"m:{member.id}",
             thread_id=thread.id,
-        )  # fmt: skip
+        )
         return case.reference
 
 
@@ -55,8 +57,13 @@ def test_an_escalated_case_reaches_the_crm_and_its_status_comes_back(
     # Support solves it in the CRM; the customer sees status and resolution on the thread.
     client.post("/logout")
     login(admin)
-    saved = client.post(f"/crm/cases/{case.id}", data={"status": "solved",
-                        "resolution": "Re-enter the VAT id under Billing > Tax; fixed in 5.3."})  # fmt: skip
+    saved = client.post(
+        f"/crm/cases/{case.id}",
+        data={
+            "status": "solved",
+            "resolution": "Re-enter the VAT id under Billing > Tax; fixed in 5.3.",
+        },
+    )
     assert saved.status_code == 302
     client.post("/logout")
     login(customer)
@@ -81,8 +88,10 @@ def test_an_agent_publishes_the_resolution_as_the_answer_in_one_click(
     assert early.status_code == 302
     with app.app_context():
         assert db.session.get(Thread, thread.id).reply_count == 0  # not solved yet
-    client.post(f"/crm/cases/{case.id}", data={"status": "closed",
-                "resolution": "Sign the raw body, not re-serialised JSON."})  # fmt: skip
+    client.post(
+        f"/crm/cases/{case.id}",
+        data={"status": "closed", "resolution": "Sign the raw body, not re-serialised JSON."},
+    )
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)
     assert "Publish resolution as answer" in page
     client.post(f"/crm/cases/{case.id}/publish", data={"back": "thread"})
@@ -101,18 +110,30 @@ def _signed(body: dict, secret=INBOUND, at=None):
     raw = json.dumps(body).encode()
     timestamp = str(int(at if at is not None else time.time()))
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
-    headers = {"X-Parley-Timestamp": timestamp, "X-Parley-Signature": "sha256=" + digest.hexdigest(),
-               "Content-Type": "application/json"}  # fmt: skip
+    headers = {
+        "X-Parley-Timestamp": timestamp,
+        "X-Parley-Signature": "sha256=" + digest.hexdigest(),
+        "Content-Type": "application/json",
+    }
     return raw, headers
 
 
 def test_the_inbound_webhook_updates_members_and_cases_once(app, client, make_member, make_thread):
     app.config["CRM_INBOUND_SECRET"] = INBOUND
     member = make_member(email="vip@acme.example")
-    body = {"id": "evt-1", "type": "contact.updated", "data": {
-        "email": "vip@acme.example", "segment": "enterprise", "tier": "Platinum",
-        "customer_value": "250000", "account_name": "Acme", "renewal_on": "2027-06-30",
-        "fields": {"advisory_candidate": True}}}  # fmt: skip
+    body = {
+        "id": "evt-1",
+        "type": "contact.updated",
+        "data": {
+            "email": "vip@acme.example",
+            "segment": "enterprise",
+            "tier": "Platinum",
+            "customer_value": "250000",
+            "account_name": "Acme",
+            "renewal_on": "2027-06-30",
+            "fields": {"advisory_candidate": True},
+        },
+    }
     raw, headers = _signed(body)
     answer = client.post("/api/v1/crm/inbound", data=raw, headers=headers)
     assert answer.status_code == 200 and answer.get_json() == {"status": "applied"}
@@ -126,8 +147,13 @@ def test_the_inbound_webhook_updates_members_and_cases_once(app, client, make_me
     assert replay.get_json() == {"status": "duplicate"}
     # Case status from the CRM
     reference = open_case(app, member, make_thread())
-    raw, headers = _signed({"id": "evt-2", "type": "case.updated", "data": {
-        "reference": reference, "status": "resolved", "resolution": "Fixed."}})  # fmt: skip
+    raw, headers = _signed(
+        {
+            "id": "evt-2",
+            "type": "case.updated",
+            "data": {"reference": reference, "status": "resolved", "resolution": "Fixed."},
+        }
+    )
     assert client.post("/api/v1/crm/inbound", data=raw, headers=headers).status_code == 200
     with app.app_context():
         assert db.session.scalar(select(SupportCase.status)) == "solved"

@@ -24,8 +24,14 @@ def contact(boss, email, **extra):
 
 
 def test_a_new_member_is_linked_to_the_contact_with_their_email(boss, make_member):
-    c = contact(boss, "Pat@Acme.example", account="Acme", segment="enterprise",
-                customer_value="120000", tier="Gold")  # fmt: skip
+    c = contact(
+        boss,
+        "Pat@Acme.example",
+        account="Acme",
+        segment="enterprise",
+        customer_value="120000",
+        tier="Gold",
+    )
     member = db.session.get(Member, make_member("Pat", email="pat@acme.example").id)
     link = services.link_of(member)
     assert link is not None and link.contact_id == c.id and link.method == "email"
@@ -72,8 +78,12 @@ def test_admins_link_unlink_and_relink_with_a_reason_in_the_trail(boss, make_mem
     assert services.link_of(member).contact_id == b.id
     services.unlink_member(member, by=boss, reason="Left the company")
     assert services.link_of(member) is None
-    trail = [(c.action, c.contact_id, c.reason) for c in db.session.scalars(
-        select(LinkChange).where(LinkChange.member_id == member.id).order_by(LinkChange.id))]  # fmt: skip
+    trail = [
+        (c.action, c.contact_id, c.reason)
+        for c in db.session.scalars(
+            select(LinkChange).where(LinkChange.member_id == member.id).order_by(LinkChange.id)
+        )
+    ]
     assert trail == [
         ("linked", a.id, "Same person, work address"),
         ("unlinked", a.id, "Moved to the other account"),

@@ -69,8 +69,14 @@ def test_writing_the_outbox_row_adds_at_most_one_statement(
     assert len(with_one) - len(without) <= 1
     assert len(with_two) - len(without) <= 1  # one row per connector, still one INSERT
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.kind == "activity", OutboxItem.connector == "webhook")) >= 1  # fmt: skip
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(OutboxItem)
+                .where(OutboxItem.kind == "activity", OutboxItem.connector == "webhook")
+            )
+            >= 1
+        )
 
 
 def test_contributions_reach_the_outbox_with_their_cause(ctx, make_thread, make_reply, make_member):
@@ -101,10 +107,17 @@ def test_signals_sent_by_other_domains_are_carried(ctx, make_member, make_space,
     member = db.session.get(Member, make_member().id)
     thread = make_thread(author=member)
     events.record(events.reputation_changed, member, points=120, rank="Expert", delta=20)
-    events.record(events.lead_detected, object(), member=member, thread=thread, idea=None,
-                  terms=["pricing", "enterprise plan"])  # fmt: skip
-    events.record(events.churn_signal, object(), member=member, thread=thread, idea=None,
-                  terms=["cancel"])  # fmt: skip
+    events.record(
+        events.lead_detected,
+        object(),
+        member=member,
+        thread=thread,
+        idea=None,
+        terms=["pricing", "enterprise plan"],
+    )
+    events.record(
+        events.churn_signal, object(), member=member, thread=thread, idea=None, terms=["cancel"]
+    )
     advisory = make_space("advisors", kind="advisory", visibility="private")
     events.record(events.space_member_added, object(), space=advisory, member=member, by=None)
     db.session.commit()
@@ -125,8 +138,10 @@ def test_the_built_in_crm_receives_everything_and_links_by_email(app, make_threa
     with app.app_context():
         contact = db.session.scalar(select(Contact).where(Contact.email_key == member.email))
         assert contact is not None and contact.link.member_id == member.id
-        titles = [a.title for a in db.session.scalars(select(Activity).where(
-            Activity.contact_id == contact.id))]  # fmt: skip
+        titles = [
+            a.title
+            for a in db.session.scalars(select(Activity).where(Activity.contact_id == contact.id))
+        ]
         assert "Where do I find invoices?" in titles
         assert all(r.status == "delivered" and r.delivered_at for r in rows())
 
@@ -136,8 +151,9 @@ def test_a_burst_of_contact_updates_becomes_one_delivery(app, make_member):
     with app.test_request_context():
         m = db.session.get(Member, member.id)
         for points in (10, 20, 30, 40, 55):
-            sent = events.record(events.reputation_changed, m, points=points, rank="Rising",
-                                 delta=10)  # fmt: skip
+            sent = events.record(
+                events.reputation_changed, m, points=points, rank="Rising", delta=10
+            )
             db.session.commit()
             sent()
     drain(app)
@@ -176,16 +192,23 @@ def test_an_idea_status_change_reaches_every_account_whose_members_voted(
     loner = make_member("No Account")
     with app.test_request_context():
         boss = db.session.get(Member, admin.id)
-        for member, account, value in [(acme[0], "Acme", 100), (acme[1], "Acme", 50),
-                                       (globex, "Globex", 30)]:  # fmt: skip
+        for member, account, value in [
+            (acme[0], "Acme", 100),
+            (acme[1], "Acme", 50),
+            (globex, "Globex", 30),
+        ]:
             community.set_customer_attributes(
-                db.session.get(Member, member.id), value, "enterprise", by=boss,
+                db.session.get(Member, member.id),
+                value,
+                "enterprise",
+                by=boss,
                 account_name=account,
-            )  # fmt: skip
+            )
         space = make_space("product")
         area = ideas.create_area(boss, name="Product", slug="product-ideas", space=space)
-        idea = ideas.submit_idea(db.session.get(Member, acme[0].id), area, "Dark mode please",
-                                 "For night shifts.", [])  # fmt: skip
+        idea = ideas.submit_idea(
+            db.session.get(Member, acme[0].id), area, "Dark mode please", "For night shifts.", []
+        )
         for voter in (acme[1], globex, loner):
             ideas.vote(idea, db.session.get(Member, voter.id))
         ideas.change_status(idea, "planned", "Next quarter.", by=boss)
@@ -206,8 +229,11 @@ def test_failures_back_off_then_go_to_dead_letters_and_replay(webhook_app, recei
     app.config["CRM_MAX_ATTEMPTS"] = 3
     member = make_member()
     with app.test_request_context():
-        outbox.enqueue("activity", {"type": "question_asked", "title": "x"},
-                       member=db.session.get(Member, member.id))  # fmt: skip
+        outbox.enqueue(
+            "activity",
+            {"type": "question_asked", "title": "x"},
+            member=db.session.get(Member, member.id),
+        )
         db.session.commit()
     receiver.down = True
     result = drain(app)
@@ -238,8 +264,9 @@ def test_a_waiting_row_holds_back_the_contacts_later_rows(app, make_member):
     first, other = make_member(), make_member()
     with app.test_request_context():
         for member in (first, first, other):
-            outbox.enqueue("activity", {"type": "t", "title": "x"},
-                           member=db.session.get(Member, member.id))  # fmt: skip
+            outbox.enqueue(
+                "activity", {"type": "t", "title": "x"}, member=db.session.get(Member, member.id)
+            )
         db.session.commit()
         head = rows()[0]
         head.next_attempt_at = utcnow() + timedelta(hours=1)  # backing off

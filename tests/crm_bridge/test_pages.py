@@ -77,8 +77,15 @@ def test_the_customer_360_shows_what_the_community_knows(
     with app.test_request_context():
         boss = db.session.get(Member, admin.id)
         contact = services.save_contact(
-            {"email": "quinn@acme.example", "name": "Quinn", "account": "Acme",
-             "segment": "enterprise", "customer_value": "99000"}, by=boss)  # fmt: skip
+            {
+                "email": "quinn@acme.example",
+                "name": "Quinn",
+                "account": "Acme",
+                "segment": "enterprise",
+                "customer_value": "99000",
+            },
+            by=boss,
+        )
         contact_id = contact.id
     thread = make_thread(author=customer, title="Export to CSV is slow")
     reply = make_reply(thread)
@@ -135,13 +142,16 @@ def test_admins_create_and_edit_contacts(app, client, login, admin):
     bad = client.post("/crm/contacts/new", data={"email": "nope", "customer_value": "x"})
     assert bad.status_code == 422
     assert contacts(app) == 0
-    made = client.post("/crm/contacts/new", data={"email": "new@acme.example", "name": "New",
-                                                  "account": "Acme", "customer_value": "5"})  # fmt: skip
+    made = client.post(
+        "/crm/contacts/new",
+        data={"email": "new@acme.example", "name": "New", "account": "Acme", "customer_value": "5"},
+    )
     assert made.status_code == 302
     with app.app_context():
         contact = db.session.scalar(select(Contact))
         assert contact.account.name == "Acme"
-    edit = client.post(f"/crm/contacts/{contact.id}/edit", data={"email": "new@acme.example",
-                                                                  "tier": "Gold"})  # fmt: skip
+    edit = client.post(
+        f"/crm/contacts/{contact.id}/edit", data={"email": "new@acme.example", "tier": "Gold"}
+    )
     assert edit.status_code == 302
     assert "Gold" in client.get("/crm/contacts").get_data(as_text=True)
