@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 FANOUT_KINDS = {"idea_status"}  # expanded by the worker into account_activity rows
 ERROR_MAX = 2000
+HELD = Outcome.retry("held back behind an earlier event of the same contact")
 
 
 def enabled() -> list[str]:
@@ -256,19 +257,45 @@ class Deliverer:
         deliveries = [
             _delivery(group, name, links, members, figures) for group in groups
         ]  # fmt: skip
-        outcomes: list[Outcome] = []
-        for start in range(0, len(deliveries), connector.batch_size):
-            chunk = deliveries[start : start + connector.batch_size]
-            try:
-                answer = connector.deliver(chunk)
-                if len(answer) != len(chunk):
-                    raise RuntimeError("the connector answered a different number of outcomes")
-            except Exception as error:
-                db.session.rollback()  # whatever a failing connector wrote is undone
-                log.exception("CRM connector %s failed", name)
-                answer = [Outcome.retry(f"{type(error).__name__}: {error}")] * len(chunk)
-            outcomes += answer
+        outcomes = self._send_in_waves(connector, deliveries, [g[-1].contact_key for g in groups])
         self._record(name, groups, deliveries, outcomes, links, result)
+
+    @staticmethod
+    def _send_in_waves(connector: Connector, deliveries: list[Delivery], keys: list[str]):
+        """Each wave holds at most one delivery per contact; once a contact's delivery
+        must be retried, its later ones are held back (order per contact). One
+        connector failure undoes the whole pass: everything is retried, idempotently."""
+        outcomes: list[Outcome | None] = [None] * len(deliveries)
+        blocked: set[str] = set()
+        remaining = list(range(len(deliveries)))
+        while remaining:
+            wave, later, seen = [], [], set()
+            for index in remaining:
+                key = keys[index]
+                if key in blocked:
+                    outcomes[index] = HELD
+                elif key in seen:
+                    later.append(index)
+                else:
+                    seen.add(key)
+                    wave.append(index)
+            for start in range(0, len(wave), connector.batch_size):
+                chunk = wave[start : start + connector.batch_size]
+                try:
+                    answer = connector.deliver([deliveries[i] for i in chunk])
+                    if len(answer) != len(chunk):
+                        raise RuntimeError("the connector answered a different number of outcomes")
+                except Exception as error:
+                    db.session.rollback()  # whatever a failing connector wrote is undone
+                    log.exception("CRM connector %s failed", connector.name)
+                    failed = Outcome.retry(f"{type(error).__name__}: {error}"[:ERROR_MAX])
+                    return [failed] * len(deliveries)
+                for index, outcome in zip(chunk, answer, strict=True):
+                    outcomes[index] = outcome
+                    if outcome.status == "retry":
+                        blocked.add(keys[index])
+            remaining = later
+        return outcomes
 
     def _record(self, name, groups, deliveries, outcomes, links, result: Pass) -> None:
         cfg = current_app.config
@@ -288,8 +315,10 @@ class Deliverer:
             item = fresh.get(item_id)
             if item is None or item.status != "pending":
                 continue
-            item.attempts += 1
             item.claimed_until = None
+            if outcome is HELD:  # not tried: waits behind the contact's earlier row
+                continue
+            item.attempts += 1
             if outcome.status == "delivered":
                 item.status, item.delivered_at = "delivered", now
                 item.external_id = (outcome.external_id or None) and outcome.external_id[:200]
