@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community import help as community_help
@@ -35,6 +35,7 @@ from .models import Account, Case, Contact, MemberLink, OutboxItem, State
 
 log = logging.getLogger(__name__)
 
+T = OutboxItem.__table__  # the worker reads and writes rows, not ORM objects
 FANOUT_KINDS = {"idea_status"}  # expanded by the worker into account_activity rows
 ERROR_MAX = 2000
 HELD = Outcome.retry("held back behind an earlier event of the same contact")
@@ -177,52 +178,55 @@ class Deliverer:
 
     # -- claiming ------------------------------------------------------------------
 
-    def _claim(self, name: str, limit: int, lease: float) -> list[OutboxItem]:
+    def _claim(self, name: str, limit: int, lease: float) -> list:
+        """Due rows of this connector as plain rows (read-only: every change is an
+        UPDATE keyed by id), claimed for `lease` seconds."""
         now = utcnow()
         query = (
-            select(OutboxItem)
+            select(T.c.id, T.c.contact_key)
             .where(
-                OutboxItem.connector == name,
-                OutboxItem.status == "pending",
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= now),
+                T.c.connector == name,
+                T.c.status == "pending",
+                T.c.next_attempt_at <= now,
+                or_(T.c.claimed_until.is_(None), T.c.claimed_until <= now),
             )
-            .order_by(OutboxItem.id)
+            .order_by(T.c.id)
             .limit(limit)
         )
         if not _is_sqlite():
             query = query.with_for_update(skip_locked=True)
-        candidates = list(db.session.scalars(query))
+        candidates = db.session.execute(query).all()
         if not candidates:
             db.session.commit()
             return []
         # A contact whose earlier row waits (backing off, or claimed by another
         # worker) keeps its later rows waiting too: order per contact.
-        keys = {item.contact_key for item in candidates}
+        keys = {key for _id, key in candidates}
         waiting = dict(
             db.session.execute(
-                select(OutboxItem.contact_key, func.min(OutboxItem.id))
+                select(T.c.contact_key, func.min(T.c.id))
                 .where(
-                    OutboxItem.connector == name,
-                    OutboxItem.status == "pending",
-                    OutboxItem.contact_key.in_(keys),
-                    or_(OutboxItem.next_attempt_at > now, OutboxItem.claimed_until > now),
+                    T.c.connector == name,
+                    T.c.status == "pending",
+                    T.c.contact_key.in_(keys),
+                    or_(T.c.next_attempt_at > now, T.c.claimed_until > now),
                 )
-                .group_by(OutboxItem.contact_key)
+                .group_by(T.c.contact_key)
             ).all()
         )
-        items = [i for i in candidates if i.id < waiting.get(i.contact_key, i.id + 1)]
-        if items:
+        ids = [i for i, key in candidates if i < waiting.get(key, i + 1)]
+        if ids:
             db.session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id.in_([i.id for i in items]))
-                .values(claimed_until=now + timedelta(seconds=lease)),
-                execution_options={"synchronize_session": False},
+                update(T)
+                .where(T.c.id.in_(ids))
+                .values(claimed_until=now + timedelta(seconds=lease))
             )
         db.session.commit()
-        return items
+        if not ids:
+            return []
+        return db.session.execute(select(T).where(T.c.id.in_(ids)).order_by(T.c.id)).all()
 
-    def _expand_fanouts(self, name: str, items: list[OutboxItem]) -> list[OutboxItem]:
+    def _expand_fanouts(self, name: str, items: list) -> list:
         """An idea's status change becomes one account_activity row per account
         whose members voted; the expanding row is then done."""
         fanouts = [i for i in items if i.kind in FANOUT_KINDS]
@@ -232,23 +236,26 @@ class Deliverer:
             rows = _idea_status_rows(item)
             existing = set(
                 db.session.scalars(
-                    select(OutboxItem.event_id).where(
-                        OutboxItem.connector == name,
-                        OutboxItem.event_id.in_([r["event_id"] for r in rows]),
+                    select(T.c.event_id).where(
+                        T.c.connector == name, T.c.event_id.in_([r["event_id"] for r in rows])
                     )
                 )
             )
             rows = [r for r in rows if r["event_id"] not in existing]
             if rows:
-                db.session.execute(insert(OutboxItem), rows)
-            item.status, item.delivered_at, item.claimed_until = "delivered", utcnow(), None
-            item.attempts += 1
+                db.session.execute(insert(T), rows)
+            db.session.execute(
+                update(T)
+                .where(T.c.id == item.id)
+                .values(status="delivered", delivered_at=utcnow(), claimed_until=None,
+                        attempts=item.attempts + 1)
+            )  # fmt: skip
         db.session.commit()
         return [i for i in items if i.kind not in FANOUT_KINDS]
 
     # -- delivering ----------------------------------------------------------------
 
-    def _deliver(self, connector: Connector, items: list[OutboxItem], result: Pass) -> None:
+    def _deliver(self, connector: Connector, items: list, result: Pass) -> None:
         name = connector.name
         links = _links([i.member_id for i in items if i.member_id])
         members = _members([i.member_id for i in items if i.member_id and i.member_id not in links])
@@ -298,53 +305,66 @@ class Deliverer:
         return outcomes
 
     def _record(self, name, groups, deliveries, outcomes, links, result: Pass) -> None:
+        """Outcomes onto the rows: a few executemany UPDATEs, one commit."""
         cfg = current_app.config
+        max_attempts = int(cfg["CRM_MAX_ATTEMPTS"])
         now = utcnow()
-        cases = []
-        items_by_id = {}
-        for group, delivery, outcome in zip(groups, deliveries, outcomes, strict=True):
+        cases, new_links = [], []
+        delivered, failed, held = [], [], []
+        for group, outcome in zip(groups, outcomes, strict=True):
             for item in group:
-                items_by_id[item.id] = (item, delivery, outcome)
-        # Reload: a connector's rollback expired (or detached) what we held.
-        fresh = {
-            i.id: i
-            for i in db.session.scalars(select(OutboxItem).where(OutboxItem.id.in_(items_by_id)))
-        }
-        new_links = []
-        for item_id, (_old, _delivery, outcome) in items_by_id.items():
-            item = fresh.get(item_id)
-            if item is None or item.status != "pending":
-                continue
-            item.claimed_until = None
-            if outcome is HELD:  # not tried: waits behind the contact's earlier row
-                continue
-            item.attempts += 1
-            if outcome.status == "delivered":
-                item.status, item.delivered_at = "delivered", now
-                item.external_id = (outcome.external_id or None) and outcome.external_id[:200]
-                item.last_error = None
-                result.delivered += 1
-                if item.kind == "case":
-                    cases.append((item, outcome.external_id))
-                if outcome.external_id and item.member_id and item.kind in ("contact", "activity"):
-                    new_links.append((item.member_id, outcome.external_id))
-                continue
-            error = (outcome.error or outcome.status)[:ERROR_MAX]
-            item.last_error = error
-            result.errors[error[:120]] += 1
-            if outcome.status == "rejected" or item.attempts >= int(cfg["CRM_MAX_ATTEMPTS"]):
-                item.status = "dead"
-                result.dead += 1
-            else:
-                item.next_attempt_at = now + timedelta(
-                    seconds=backoff(item.attempts, outcome.retry_after)
-                )
-                result.retried += 1
+                if outcome is HELD:  # not tried: waits behind the contact's earlier row
+                    held.append(item.id)
+                    continue
+                attempts = item.attempts + 1
+                if outcome.status == "delivered":
+                    external = (outcome.external_id or None) and outcome.external_id[:200]
+                    delivered.append(
+                        {"b_id": item.id, "b_attempts": attempts, "b_external": external}
+                    )
+                    result.delivered += 1
+                    if item.kind == "case":
+                        cases.append((item, outcome.external_id))
+                    names_contact = ("contact", "activity") if name == "builtin" else ("contact",)
+                    if outcome.external_id and item.member_id and item.kind in names_contact:
+                        new_links.append((item.member_id, outcome.external_id))
+                    continue
+                error = (outcome.error or outcome.status)[:ERROR_MAX]
+                result.errors[error[:120]] += 1
+                if outcome.status == "rejected" or attempts >= max_attempts:
+                    status, next_at = "dead", now
+                    result.dead += 1
+                else:
+                    status = "pending"
+                    next_at = now + timedelta(seconds=backoff(attempts, outcome.retry_after))
+                    result.retried += 1
+                failed.append({"b_id": item.id, "b_attempts": attempts, "b_status": status,
+                               "b_next": next_at, "b_error": error})  # fmt: skip
         if name == "builtin":
             _link_created_contacts(new_links, links)
         else:
             _remember_external_ids(name, new_links, links)
         case_rows = _record_cases(name, cases, links)
+        by_id = T.c.id == bindparam("b_id")
+        if delivered:
+            db.session.execute(
+                update(T).where(by_id).values(
+                    status="delivered", delivered_at=now, attempts=bindparam("b_attempts"),
+                    external_id=bindparam("b_external"), claimed_until=None, last_error=None,
+                ),
+                delivered,
+            )  # fmt: skip
+        if failed:
+            db.session.execute(
+                update(T).where(by_id).values(
+                    status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                    next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error"),
+                    claimed_until=None,
+                ),
+                failed,
+            )  # fmt: skip
+        if held:
+            db.session.execute(update(T).where(T.c.id.in_(held)).values(claimed_until=None))
         db.session.commit()
         for case in case_rows:  # community's status: open, once a CRM has the case
             if case.status == "pending_sync":
@@ -361,11 +381,27 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, min(retry_after or 0.0, ceiling))
 
 
-def _links(member_ids) -> dict[int, MemberLink]:
+@dataclass(frozen=True)
+class LinkInfo:
+    """What a delivery needs of a member's link, read in one light query."""
+
+    member_id: int
+    contact_id: int
+    email: str
+    external_ids: dict
+    account: str | None
+
+
+def _links(member_ids) -> dict[int, LinkInfo]:
     if not member_ids:
         return {}
-    rows = db.session.scalars(select(MemberLink).where(MemberLink.member_id.in_(set(member_ids))))
-    return {link.member_id: link for link in rows}
+    rows = db.session.execute(
+        select(MemberLink.member_id, Contact.id, Contact.email, Contact.external_ids, Account.name)
+        .join(Contact, Contact.id == MemberLink.contact_id)
+        .outerjoin(Account, Account.id == Contact.account_id)
+        .where(MemberLink.member_id.in_(set(member_ids)))
+    ).all()
+    return {r[0]: LinkInfo(r[0], r[1], r[2], r[3] or {}, r[4]) for r in rows}
 
 
 def _members(member_ids) -> dict[int, Member]:
@@ -376,15 +412,15 @@ def _members(member_ids) -> dict[int, Member]:
     }
 
 
-def _coalesce(items: list[OutboxItem]) -> list[list[OutboxItem]]:
+def _coalesce(items: list) -> list[list]:
     """Groups in delivery order: every contact update of one contact in this batch
     becomes one delivery (at the place of the last), everything else stays alone."""
     last_contact = {}
     for index, item in enumerate(items):
         if item.kind == "contact":
             last_contact[item.contact_key] = index
-    groups: list[list[OutboxItem]] = []
-    pending: dict[str, list[OutboxItem]] = defaultdict(list)
+    groups: list[list] = []
+    pending: dict[str, list] = defaultdict(list)
     for index, item in enumerate(items):
         if item.kind != "contact":
             groups.append([item])
@@ -412,14 +448,8 @@ def _delivery(group, name, links, members, figures) -> Delivery:
     link = links.get(last.member_id) if last.member_id else None
     account = (last.payload or {}).get("account")
     if link is not None:
-        contact = link.contact
-        external = str(contact.id) if name == "builtin" else (contact.external_ids or {}).get(name)
-        ref = ContactRef(
-            last.member_id,
-            contact.email,
-            external,
-            account or (contact.account.name if contact.account else None),
-        )
+        external = str(link.contact_id) if name == "builtin" else link.external_ids.get(name)
+        ref = ContactRef(last.member_id, link.email, external, account or link.account)
     elif last.member_id or last.email:
         member = members.get(last.member_id)
         ref = ContactRef(
@@ -449,14 +479,16 @@ def _link_created_contacts(pairs, links) -> None:
         if member_id not in links and contact_id.isdigit():
             link = link_by_delivery(member_id, int(contact_id))
             if link is not None:
-                links[member_id] = link
+                links[member_id] = LinkInfo(member_id, link.contact_id, "", {}, None)
 
 
 def _remember_external_ids(name, pairs, links) -> None:
+    """A contact update's outcome names the contact's id in that CRM: keep it."""
     for member_id, external_id in pairs:
         link = links.get(member_id)
-        if link is not None and (link.contact.external_ids or {}).get(name) != external_id:
-            link.contact.external_ids = {**(link.contact.external_ids or {}), name: external_id}
+        if link is not None and link.external_ids.get(name) != external_id:
+            contact = db.session.get(Contact, link.contact_id)
+            contact.external_ids = {**(contact.external_ids or {}), name: external_id}
 
 
 def _record_cases(name, cases, links) -> list[SupportCase]:
@@ -490,7 +522,7 @@ def _record_cases(name, cases, links) -> list[SupportCase]:
     return support
 
 
-def _idea_status_rows(item: OutboxItem) -> list[dict]:
+def _idea_status_rows(item) -> list[dict]:
     data = (item.payload or {}).get("data") or {}
     idea = (
         db.session.get(Idea, data.get("idea_id")) if isinstance(data.get("idea_id"), int) else None

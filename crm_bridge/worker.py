@@ -15,7 +15,7 @@ from community.extensions import db
 from . import outbox, services
 
 log = logging.getLogger(__name__)
-_started: dict[int, threading.Thread] = {}
+_started: dict[int, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
 
 
@@ -64,10 +64,20 @@ def start_in_process(app: Flask) -> threading.Thread | None:
     if not app.config.get("CRM_WORKER") or not outbox.connectors.enabled_names(app.config):
         return None
     with _lock:
-        thread = _started.get(id(app))
-        if thread is not None and thread.is_alive():
-            return thread
-        thread = threading.Thread(target=run, args=(app,), name="crm-worker", daemon=True)
-        _started[id(app)] = thread
+        running = _started.get(id(app))
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop = threading.Event()
+        thread = threading.Thread(target=run, args=(app, stop), name="crm-worker", daemon=True)
+        _started[id(app)] = (thread, stop)
         thread.start()
         return thread
+
+
+def stop_in_process(app: Flask, timeout: float = 10.0) -> None:
+    """Stop the app's delivery thread (tests; a server simply exits)."""
+    with _lock:
+        running = _started.pop(id(app), None)
+    if running is not None:
+        running[1].set()
+        running[0].join(timeout)

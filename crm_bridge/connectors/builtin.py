@@ -8,8 +8,9 @@ the delivery id is the primary key of what it records, so a replay changes nothi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from community.extensions import db
 from community.models import utcnow
@@ -18,6 +19,11 @@ from ..models import Account, Activity, Case, Contact
 from .base import DELIVERY_KINDS, CaseStatus, Connector, Delivery, Outcome, Pulled
 
 CONTACT_KINDS = {"contact", "activity", "case", "lead", "task"}
+
+
+class Ref(NamedTuple):
+    id: int
+    account_id: int | None
 
 
 def _text(value, limit: int) -> str:
@@ -42,7 +48,7 @@ class BuiltinConnector(Connector):
         contacts = self._contacts(deliveries)
         accounts = self._accounts(deliveries)
         now = utcnow()
-        rows, outcomes = [], []
+        rows, outcomes, figures = [], [], {}
         for d in deliveries:
             if d.kind not in DELIVERY_KINDS:
                 outcomes.append(Outcome.rejected(f"unknown kind {d.kind!r}"))
@@ -57,34 +63,52 @@ class BuiltinConnector(Connector):
             if d.kind == "account_activity" and account is None:
                 outcomes.append(Outcome.rejected("no account named"))
                 continue
+            target = str(contact.id if contact else account.id)
             if d.id in seen:  # a replay: recorded already
-                outcomes.append(Outcome.delivered(str(contact.id if contact else account.id)))
+                outcomes.append(Outcome.delivered(target))
                 continue
             seen.add(d.id)
             data = dict(d.data)
             if d.kind == "contact":
-                contact.community = {**(contact.community or {}), **data}
-                contact.updated_at = now
+                figures.setdefault(contact.id, {}).update(data)
             elif d.kind == "case":
-                self._case(data, contact)
+                self._case(data, contact.id)
             rows.append(
                 {
                     "delivery_id": d.id,
                     "kind": d.kind,
                     "type": _text(data.get("type") or d.kind, 40),
                     "contact_id": contact.id if contact else None,
-                    "account_id": account.id if account else getattr(contact, "account_id", None),
+                    "account_id": account.id if account else contact.account_id,
                     "title": _text(data.get("title") or data.get("subject"), 300),
                     "url": _text(data.get("url") or data.get("thread_url"), 500) or None,
                     "data": data,
                     "occurred_at": d.occurred_at,
                     "received_at": now,
                 }
-            )  # fmt: skip
-            outcomes.append(Outcome.delivered(str(contact.id if contact else account.id)))
+            )
+            outcomes.append(Outcome.delivered(target))
         if rows:
-            db.session.execute(insert(Activity), rows)
+            db.session.execute(insert(Activity.__table__), rows)  # Core: no ORM bookkeeping
+        if figures:
+            self._merge_figures(figures, now)
         return outcomes
+
+    @staticmethod
+    def _merge_figures(figures: dict, now) -> None:
+        """The community figures onto the contacts, merged with what they had."""
+        table = Contact.__table__
+        current = dict(
+            db.session.execute(
+                select(table.c.id, table.c.community).where(table.c.id.in_(figures))
+            ).all()
+        )
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                community=bindparam("b_community"), updated_at=now),
+            [{"b_id": cid, "b_community": {**(current.get(cid) or {}), **data}}
+             for cid, data in figures.items()],
+        )  # fmt: skip
 
     @staticmethod
     def _contact_key(d: Delivery) -> str | None:
@@ -94,8 +118,9 @@ class BuiltinConnector(Connector):
             return "id:" + d.contact.external_id
         return "email:" + (d.contact.email or "").strip().lower() if d.contact.email else None
 
-    def _contacts(self, deliveries) -> dict:
-        """The contacts the deliveries name, created by e-mail when new."""
+    def _contacts(self, deliveries) -> dict[str, Ref]:
+        """The contacts the deliveries name (id and account only), created by e-mail
+        when new."""
         wanted_ids, wanted_emails = set(), {}
         for d in deliveries:
             if d.kind not in CONTACT_KINDS or d.contact is None:
@@ -104,15 +129,18 @@ class BuiltinConnector(Connector):
                 wanted_ids.add(int(d.contact.external_id))
             elif d.contact.email:
                 wanted_emails[d.contact.email.strip().lower()[:254]] = d
-        found: dict = {}
+        found: dict[str, Ref] = {}
+        columns = (Contact.id, Contact.account_id, Contact.email_key)
         if wanted_ids:
-            for c in db.session.scalars(select(Contact).where(Contact.id.in_(wanted_ids))):
-                found["id:" + str(c.id)] = c
-        if wanted_emails:
-            for c in db.session.scalars(
-                select(Contact).where(Contact.email_key.in_(wanted_emails))
+            for cid, account_id, _email in db.session.execute(
+                select(*columns).where(Contact.id.in_(wanted_ids))
             ):
-                found["email:" + c.email_key] = c
+                found["id:" + str(cid)] = Ref(cid, account_id)
+        if wanted_emails:
+            for cid, account_id, email in db.session.execute(
+                select(*columns).where(Contact.email_key.in_(wanted_emails))
+            ):
+                found["email:" + email] = Ref(cid, account_id)
             new = []
             for key, d in wanted_emails.items():
                 if "email:" + key not in found:
@@ -122,10 +150,11 @@ class BuiltinConnector(Connector):
                         community={},
                     )  # fmt: skip
                     db.session.add(contact)
-                    new.append(contact)
-                    found["email:" + key] = contact
+                    new.append((key, contact))
             if new:
                 db.session.flush()
+                for key, contact in new:
+                    found["email:" + key] = Ref(contact.id, None)
         return found
 
     def _accounts(self, deliveries) -> dict:
@@ -150,7 +179,7 @@ class BuiltinConnector(Connector):
         return found
 
     @staticmethod
-    def _case(data: dict, contact: Contact) -> None:
+    def _case(data: dict, contact_id: int) -> None:
         reference = _text(data.get("reference"), 20)
         if not reference:
             return
@@ -159,7 +188,7 @@ class BuiltinConnector(Connector):
         )
         if case is None:
             db.session.add(
-                Case(reference=reference, connector="builtin", contact_id=contact.id,
+                Case(reference=reference, connector="builtin", contact_id=contact_id,
                      external_id=f"builtin-{reference}", status="open")
             )  # fmt: skip
 
