@@ -863,6 +863,23 @@ def thread_cases(thread: Thread, viewer) -> list[ThreadCase]:
     return [ThreadCase(c, _crm_case_of(c)) for c in cases]
 
 
+def can_escalate(member) -> bool:
+    """Support agents (and admins) open cases from threads."""
+    return getattr(member, "is_authenticated", False) and member.has_role("support_agent", "admin")
+
+
+def escalate_thread(thread: Thread, *, by: Member, description) -> SupportCase:
+    """An agent escalates a thread: a support case for its author, through the help
+    flow's own service (so case_escalated reaches the CRM like any other case)."""
+    access.require(can_escalate(by), hide=True)
+    access.require_visible(by, thread)
+    text = description if isinstance(description, str) and description.strip() else thread.title
+    return community_help.open_case(
+        thread.title[:200].ljust(5, "."), f"Escalated by {by.display_name}: {text}"[:5000],
+        by=thread.author, visitor_key=f"m:{thread.author_id}", thread_id=thread.id,
+    )  # fmt: skip
+
+
 def get_case(case_id, viewer) -> Case:
     _require_staff(viewer)
     case = community.row_by_id(Case, case_id)

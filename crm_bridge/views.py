@@ -29,10 +29,13 @@ def crm_thread_cases(thread) -> Markup:
     """The support cases opened from a thread, with the CRM's status and resolution,
     for their customer and for staff (the thread page includes this)."""
     cases = services.thread_cases(thread, current_user)
-    if not cases:
+    can_escalate = services.can_escalate(current_user)
+    if not cases and not can_escalate:
         return Markup("")
     # render_template autoescapes: the result is safe HTML.
-    html = render_template("crm_bridge/_thread_cases.html", cases=cases, thread=thread)
+    html = render_template(
+        "crm_bridge/_thread_cases.html", cases=cases, thread=thread, can_escalate=can_escalate
+    )
     return Markup(html)  # noqa: S704
 
 
@@ -226,6 +229,22 @@ def dismiss_conflict(conflict_id):
     except DomainError as error:
         _flash_error(error)
     return redirect(url_for("crm_bridge.admin"))
+
+
+@bp.post("/threads/<int:thread_id>/escalate")
+def escalate(thread_id):
+    """A support agent opens a case for the thread's author (the CRM gets it)."""
+    _staff()
+    thread = community.get_thread(thread_id, current_user)
+    try:
+        case = services.escalate_thread(
+            thread, by=current_user, description=request.form.get("description")
+        )
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(f"Case {case.reference} opened for {thread.author.display_name}.", "success")
+    return redirect(url_for("community.thread", thread_id=thread.id))
 
 
 @bp.route("/cases/<int:case_id>", methods=["GET", "POST"])

@@ -180,3 +180,23 @@ def test_the_inbound_webhook_refuses_forgeries_and_replays_of_old_requests(app, 
 def test_without_a_secret_the_inbound_webhook_does_not_exist(client):
     raw, headers = _signed({"id": "x", "type": "case.updated", "data": {}})
     assert client.post("/api/v1/crm/inbound", data=raw, headers=headers).status_code == 404
+
+
+def test_a_support_agent_escalates_a_thread_for_its_author(
+    app, client, login, make_member, make_thread
+):
+    author = make_member("Tess Thread")
+    thread = make_thread(author=author, title="Exports time out after 30 seconds")
+    login(make_member())
+    assert "Open a case" not in client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert client.post(f"/crm/threads/{thread.id}/escalate").status_code == 404
+    client.post("/logout")
+    login(make_member(roles=["support_agent"]))
+    assert "Open a case" in client.get(f"/t/{thread.id}").get_data(as_text=True)
+    client.post(f"/crm/threads/{thread.id}/escalate", data={"description": "Big account"})
+    drain(app)
+    with app.app_context():
+        case = db.session.scalar(select(SupportCase))
+        assert (case.member_id, case.thread_id, case.status) == (author.id, thread.id, "open")
+        assert "Big account" in case.description
+        assert db.session.scalar(select(Case).where(Case.reference == case.reference))
