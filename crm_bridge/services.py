@@ -650,20 +650,25 @@ def sync_count() -> int:
 # ---- pulled attributes and case statuses --------------------------------------------
 
 
+def _external_index(connector: str) -> dict[str, int]:
+    """{the connector's contact id: our contact id}, read once per pull."""
+    rows = db.session.execute(
+        select(Contact.id, Contact.external_ids).where(Contact.external_ids.is_not(None))
+    )
+    return {
+        str(ids[connector]): cid for cid, ids in rows if isinstance(ids, dict) and connector in ids
+    }
+
+
 def _member_for(
-    attributes: ContactAttributes, connector: str
+    attributes: ContactAttributes, connector: str, index: dict[str, int]
 ) -> tuple[Member | None, Contact | None]:
     contact = None
     if attributes.external_id:
         if connector == "builtin" and str(attributes.external_id).isdigit():
             contact = db.session.get(Contact, int(attributes.external_id))
-        else:
-            for candidate in db.session.scalars(
-                select(Contact).where(Contact.external_ids.is_not(None))
-            ):
-                if (candidate.external_ids or {}).get(connector) == str(attributes.external_id):
-                    contact = candidate
-                    break
+        elif str(attributes.external_id) in index:
+            contact = db.session.get(Contact, index[str(attributes.external_id)])
     if contact is None and attributes.email:
         contact = db.session.scalar(
             select(Contact).where(Contact.email_key == attributes.email.strip().lower())
@@ -679,8 +684,9 @@ def _member_for(
 def apply_pulled(connector: str, pulled: Pulled) -> tuple[int, int]:
     """Customer facts onto members, case statuses onto cases; (members, cases) changed."""
     members = cases = 0
+    index = _external_index(connector) if pulled.contacts else {}
     for attributes in pulled.contacts:
-        member, _contact = _member_for(attributes, connector)
+        member, _contact = _member_for(attributes, connector, index)
         if member is None:
             continue
         try:
