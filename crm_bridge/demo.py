@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from community import events
 from community.extensions import db
-from community.models import SupportCase, utcnow
+from community.models import Thread, utcnow
 
 from . import outbox, services
 from .models import Account, Case, OutboxItem
@@ -50,6 +50,20 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
     for account in db.session.scalars(select(Account)):
         account.owner = account.owner or OWNERS[account.id % 2]
     db.session.commit()
+    # Support escalates one of Jordan's threads: the case goes to the CRM with the rest.
+    agent = members["Sam Okafor"]
+    jordan = members["Jordan Blake"]
+    thread = db.session.scalar(
+        select(Thread)
+        .where(Thread.author_id == jordan.id, Thread.kind == "question")
+        .where(Thread.embed_url.is_(None), Thread.accepted_post_id.is_(None))
+        .order_by(Thread.created_at.desc())
+    )
+    escalated = None
+    if thread is not None:
+        escalated = services.escalate_thread(
+            thread, by=agent, description="Jordan's team is blocked; their renewal is next month."
+        )
     # A row the CRM refuses: the dead-letter list has something to show.
     outbox.enqueue("survey_response", {"score": "ten"}, member=customers[0])
     db.session.commit()
@@ -58,18 +72,17 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
         pass
     deliverer.close()
     _spread_lag(rng)
-    # The first support case: support solved it in the built-in CRM; the status and
-    # resolution come back to the customer's thread.
-    first = db.session.scalar(select(SupportCase).order_by(SupportCase.created_at))
-    if first is not None:
+    # Support solved the escalated case in the built-in CRM; the status and resolution
+    # come back to the thread, ready to be published as its answer.
+    if escalated is not None:
         case = db.session.scalar(
-            select(Case).where(Case.reference == first.reference, Case.connector == "builtin")
+            select(Case).where(Case.reference == escalated.reference, Case.connector == "builtin")
         )
         if case is not None:
             services.update_case(
                 case, by=admin, status="solved",
-                resolution="Deactivated seats are credited on the next invoice; we issued a "
-                "credit note for the 6 seats and the next invoice counts 40.",
+                resolution="Support reproduced it and shipped a fix in 5.3: deactivated seats "
+                "are credited on the next invoice, and a credit note was issued for the past one.",
             )  # fmt: skip
 
 

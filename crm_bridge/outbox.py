@@ -153,9 +153,13 @@ class Deliverer:
         return self.connectors.get(name)
 
     def close(self) -> None:
+        """Release the connectors and, on SQLite, the worker lease for the next worker."""
         for connector in self.connectors.values():
             connector.close()
         self.connectors.clear()
+        if _is_sqlite():
+            db.session.rollback()
+            release_lease("worker", self.holder)
 
     def deliver_due(self, limit: int | None = None) -> Pass:
         """One pass over every enabled connector: claim, deliver, record."""
