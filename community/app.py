@@ -14,6 +14,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Importing realtime registers its Socket.IO handlers on `socketio` before any
 # init_app; importing api and views attaches their routes to the blueprints.
+import crm_bridge
+import crm_bridge.api
+import crm_bridge.cli
+import crm_bridge.demo
+import crm_bridge.openapi
+import crm_bridge.subscribers
+import crm_bridge.views
 import ideas
 import ideas.api
 import ideas.cli
@@ -103,6 +110,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ideas.api_bp)
     app.register_blueprint(moderation.listening.bp)
     app.register_blueprint(moderation.listening.api_bp)
+    app.register_blueprint(crm_bridge.bp)
+    app.register_blueprint(crm_bridge.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
@@ -110,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
             "paths": moderation.listening.openapi.PATHS,
             "schemas": moderation.listening.openapi.SCHEMAS,
         },
+        {"paths": crm_bridge.openapi.PATHS, "schemas": crm_bridge.openapi.SCHEMAS},
     ]
 
 
@@ -122,11 +132,14 @@ def _connect_subscribers() -> None:
     moderation.listening.subscribers.connect_subscribers()
     moderation.listening.demo.connect_subscribers()
     search.connect_subscribers()
+    crm_bridge.subscribers.connect_subscribers()
+    crm_bridge.demo.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
     cli.register(app)
     ideas.cli.register(app)
+    crm_bridge.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

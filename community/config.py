@@ -62,6 +62,22 @@ class Config:
     RATELIMIT_HELP = "30 per minute"  # "this solved my problem" per client address
     RATELIMIT_CASES = "10 per hour"  # support cases opened per client address
 
+    # The CRM bridge (docs/crm.md): connectors by name, comma-separated
+    CRM = "builtin"
+    CRM_WORKER = True  # deliver from a thread of the app process (or run `flask crm worker`)
+    CRM_POLL_SECONDS = 2.0  # how soon the worker picks new outbox rows up
+    CRM_PULL_SECONDS = 300  # how often attributes and case statuses are pulled
+    CRM_BATCH_SIZE = 500  # rows claimed per pass (per connector: at most 4 of its batches)
+    CRM_MAX_ATTEMPTS = 8  # then the row is a dead letter
+    CRM_BACKOFF_SECONDS = 5.0  # first retry; doubles each attempt, with jitter
+    CRM_BACKOFF_MAX_SECONDS = 3600.0
+    CRM_LEASE_SECONDS = 120  # a worker's claim on rows; a killed worker's claim expires
+    CRM_WEBHOOK_URL = None
+    CRM_WEBHOOK_SECRET = None
+    CRM_WEBHOOK_TIMEOUT = 10.0
+    CRM_INBOUND_SECRET = None  # signs POST /api/v1/crm/inbound; defaults to the webhook's
+    CRM_INBOUND_TOLERANCE_SECONDS = 300
+
     # Number of proxies in front of the app (X-Forwarded-* trusted from them)
     PROXY_COUNT = 0
 
@@ -77,6 +93,7 @@ class TestConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 1024
     PASSWORD_HASH_PARALLELISM = 1
+    CRM_WORKER = False  # tests start a worker when they want one
 
 
 def load_environment(app):

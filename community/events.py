@@ -234,6 +234,15 @@ space_member_removed = _events.signal(
     "Member; by: Member or None; reason: str.",
 )
 
+# ---- CRM bridge ----------------------------------------------------------------
+crm_link_changed = _events.signal(
+    "crm_link_changed",
+    doc="A member was linked to a CRM contact, unlinked or relinked (the audit trail). "
+    "sender: Member; contact_id: int; action: 'linked', 'unlinked' or 'relinked'; "
+    "method: 'email', 'sso', 'manual' or 'import'; by: Member or None when automatic; "
+    "reason: str.",
+)
+
 
 def catalogue():
     """Every event of the catalogue, by name (used by the docs and the architecture test)."""

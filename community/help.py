@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from . import access, events, services
 from .errors import Invalid, NotFound
 from .extensions import db
-from .models import Deflection, Member, Post, Space, SupportCase, Thread, utcnow
+from .models import CASE_STATUSES, Deflection, Member, Post, Space, SupportCase, Thread, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,19 @@ def get_case(reference, viewer, visitor_key: str) -> SupportCase:
     )
     if not own and not access.can_view_support_analytics(member):
         raise NotFound("No such case.")
+    return case
+
+
+# ---- for the CRM bridge: the case's status as the CRM reports it -----------------
+
+
+def set_case_status(case: SupportCase, status: str) -> SupportCase:
+    """The CRM created the case or changed its status (the bridge calls this)."""
+    if status not in CASE_STATUSES:
+        raise Invalid(f"Unknown case status {str(status)[:20]!r}.")
+    if case.status != status:
+        case.status = status
+        db.session.commit()
     return case
 
 
