@@ -16,13 +16,15 @@ from .models import utcnow
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: a number no id can be (ids are 32-bit on
-    PostgreSQL) is simply "not found", before any query could overflow."""
+    """``<int:...>`` in every route. A number no id can be (ids are 32-bit on
+    PostgreSQL) becomes 0, which no row has, so the page answers "not found"
+    like any unknown id, before a query could overflow. (A converter that
+    refused the number would make Werkzeug answer 405 where two rules share
+    a path.)"""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(
-            url_map, fixed_digits, min, services.MAX_ID if max is None else max, signed
-        )
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= services.MAX_ID else 0
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -201,6 +201,7 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
         if existing.voided_at is not None:
             raise NotAllowed("Your vote on this idea was voided by a moderator.")
         if existing.importance != importance and importance is not None:
+            _lock_ideas([idea.id])
             _recount_importance(existing, member, existing.importance, importance)
             existing.importance = importance
             sent = events.record(events.idea_voted, existing, idea=idea, by=member, changed=True)
@@ -233,11 +234,21 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
     return ballot
 
 
+def _lock_ideas(idea_ids) -> None:
+    """Every transaction that changes an idea's counts locks its row first (in id
+    order), before the demand summary rows: one order, so two of them can wait
+    for each other on PostgreSQL but never deadlock. (SQLite has one writer.)"""
+    db.session.execute(
+        select(Idea.id).where(Idea.id.in_(sorted(idea_ids))).order_by(Idea.id).with_for_update()
+    )
+
+
 def unvote(idea: Idea, member: Member) -> Idea:
     access.require_visible(member, idea.area.space)
     ballot = my_vote(idea, member)
     if ballot is None:
         return idea
+    _lock_ideas([idea.id])
     moved = _count_vote(ballot, member, -1)
     db.session.delete(ballot)
     db.session.execute(
@@ -422,6 +433,8 @@ def void_votes(member: Member, by: Member, reason) -> list[int]:
     reason = community.checked_text(reason, "reason", errors, maximum=500)
     community.raise_if_invalid(errors)
     votes = list(db.session.scalars(_live(select(Vote).where(Vote.member_id == member.id))))
+    votes.sort(key=lambda ballot: ballot.idea_id)
+    _lock_ideas({ballot.idea_id for ballot in votes})
     now = utcnow()
     for ballot in votes:
         ballot.voided_at = now
