@@ -2,7 +2,7 @@
 
 Written against django-crm 1.35.0's own source (contacts, accounts, cases, leads, tasks,
 custom fields, personal access tokens) and tested end to end against a real server
-(tests/crm_bridge/bottlecrm, `make test-crm`). Operators: docs/crm-bottlecrm.md.
+(tests/crm_bridge/bottlecrm, `make test-crm`). Operators: docs/crm.md, "BottleCRM".
 
 What BottleCRM does not do, and what this connector does about it:
 

@@ -1,6 +1,6 @@
 """A HubSpot CRM v3 fake that refuses what HubSpot refuses.
 
-Enforced (see docs/crm-connectors.md): Bearer private-app tokens (401
+Enforced (see docs/crm.md, "What the fakes enforce"): Bearer private-app tokens (401
 INVALID_AUTHENTICATION), POST-only batch and search endpoints, at most 100 inputs
 per batch, idProperty email or a unique-value property for upserts, duplicate ids
 in one batch, the property schema (unknown and read-only properties, numbers,

@@ -1,6 +1,6 @@
 """A Salesforce REST API fake that refuses what Salesforce refuses.
 
-Enforced (see docs/crm-connectors.md): the OAuth 2.0 token endpoint (client
+Enforced (see docs/crm.md, "What the fakes enforce"): the OAuth 2.0 token endpoint (client
 credentials and JWT bearer with RS256, audience, issuer, subject and a 3-minute
 expiry), Bearer sessions that expire with 401 INVALID_SESSION_ID, API versions,
 sObject Collections upsert/update (PATCH only, at most 200 records with
