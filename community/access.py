@@ -178,6 +178,15 @@ def can_view_support_analytics(member) -> bool:
     return member is not None and member.is_staff
 
 
+# ---- reputation ----------------------------------------------------------------
+
+
+def can_view_social_value(member) -> bool:
+    """Staff see members' social value, engagement levels and participation."""
+    member = _member(member)
+    return member is not None and member.is_staff
+
+
 # ---- guards used by services ----------------------------------------------
 
 

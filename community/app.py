@@ -22,6 +22,13 @@ import ideas.openapi
 import ideas.realtime
 import ideas.subscribers
 import ideas.views
+import reputation
+import reputation.api
+import reputation.cli
+import reputation.demo
+import reputation.openapi
+import reputation.subscribers
+import reputation.views
 
 from . import (  # noqa: F401
     api,
@@ -92,9 +99,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(ideas.bp)
     app.register_blueprint(ideas.api_bp)
+    app.register_blueprint(reputation.bp)
+    app.register_blueprint(reputation.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
+        {"paths": reputation.openapi.PATHS, "schemas": reputation.openapi.SCHEMAS},
     ]
 
 
@@ -103,12 +113,15 @@ def _connect_subscribers() -> None:
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
+    reputation.subscribers.connect_subscribers()
+    reputation.demo.connect_subscribers()
     search.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
     cli.register(app)
     ideas.cli.register(app)
+    reputation.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

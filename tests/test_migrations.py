@@ -90,7 +90,7 @@ def test_one_linear_history_with_dated_file_names(empty_app):
         assert [r.down_revision for r in revisions][-1] is None
         for revision in revisions:
             name = Path(revision.path).name
-            assert re.match(r"^\d{8}_\d{4}_[0-9a-f]+_\w+\.py$", name), name
+            assert re.match(r"^\d{8}_\d{4}_[0-9a-z]+_\w+\.py$", name), name
             assert revision.revision in name
 
 
