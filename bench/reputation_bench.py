@@ -30,8 +30,7 @@ from sqlalchemy import event, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from community import events  # noqa: E402
-from community import services  # noqa: E402
+from community import events, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Kudos, Member, Post, utcnow  # noqa: E402
@@ -50,8 +49,10 @@ PAGES = [
 RULES = [("kudos_received", 5), ("idea_vote_received", 2), ("answer_accepted", 15),
          ("first_reply", 2), ("accepted_an_answer", 2), ("idea_delivered", 50)]  # fmt: skip
 WEIGHTS = [50, 25, 10, 8, 6, 1]
-COLUMNS = ("member_id, rule, points, cause, object_type, object_id, space_id, actor_id, "
-           "created_at, reverses_id")  # fmt: skip
+INSERT_ENTRY = (
+    "INSERT INTO reputation_entry (member_id, rule, points, cause, object_type, object_id, "
+    "space_id, actor_id, created_at, reverses_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def seed(app, members: int, rows: int) -> dict:
@@ -83,15 +84,16 @@ def seed(app, members: int, rows: int) -> dict:
     rules = iter(rng.choices(RULES, WEIGHTS, k=rows))
     space_ids = [s.id for s in spaces]
     connection = db.session.connection()
-    sql = f"INSERT INTO reputation_entry ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    sql = INSERT_ENTRY
     next_id, batch, live = 1, [], []
     with click.progressbar(length=rows, label="Seeding the ledger", file=sys.stderr) as bar:
         while next_id <= rows:
             if live and rng.random() < 0.04:  # a reversal of an earlier award
                 original = live.pop(rng.randrange(len(live)))
                 member_id, rule, points, object_id, space_id, actor_id, at = original[1:]
+                later = at + timedelta(hours=1)
                 batch.append((member_id, rule, -points, "kudos_withdrawn", "post", object_id,
-                              space_id, actor_id, at + timedelta(hours=1), original[0]))  # fmt: skip
+                              space_id, actor_id, later, original[0]))  # fmt: skip
             else:
                 member_id = next(earners)
                 rule, points = next(rules)
