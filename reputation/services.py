@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -203,6 +203,17 @@ def restore(cause: str, *, obj: tuple[str, int], member_id: int) -> dict:
         return [e.object_type == object_type, e.object_id == object_id, e.member_id == member_id]
 
     return _reverse(conditions, cause, restoring=True)
+
+
+def move_post_entries(thread_id: int, space_id: int) -> None:
+    """One UPDATE: the rows about a thread's posts take the thread's (new) space,
+    so they are described only to people who may see it there."""
+    posts = select(Post.id).where(Post.thread_id == thread_id)
+    db.session.execute(
+        update(Entry)
+        .where(Entry.object_type == "post", Entry.object_id.in_(posts))
+        .values(space_id=space_id)
+    )
 
 
 # ---- after commit: badges and events --------------------------------------------

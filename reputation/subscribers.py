@@ -118,7 +118,18 @@ def idea_restored(idea, **_):
     services.restore("idea_restored", obj=("idea", idea.id), member_id=idea.author_id)
 
 
+def thread_moved(thread, **_):
+    """Rows about the thread's posts follow it to its new space (which may be private)."""
+    services.move_post_entries(thread.id, thread.space_id)
+
+
+def threads_merged(merged, into, **_):
+    services.move_post_entries(into.id, into.space_id)
+
+
 RECORDING = {
+    events.thread_moved: thread_moved,
+    events.threads_merged: threads_merged,
     events.kudos_given: kudos_given,
     events.kudos_withdrawn: kudos_withdrawn,
     events.answer_accepted: answer_accepted,
@@ -185,7 +196,10 @@ AFTER_COMMIT = {
 def connect_subscribers() -> None:
     for signal, receiver in RECORDING.items():
         events.recording(signal).connect(receiver)
-        if signal not in AFTER_COMMIT:
+        if signal not in AFTER_COMMIT and signal not in (
+            events.thread_moved,
+            events.threads_merged,
+        ):
             signal.connect(settle)
     for signal, receiver in AFTER_COMMIT.items():
         signal.connect(receiver)

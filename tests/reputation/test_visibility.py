@@ -82,3 +82,25 @@ def test_overall_boards_count_private_points(client, secret):
     board = client.get("/api/v1/leaderboard?period=week").get_json()
     top = board["items"][0]
     assert top["member"]["id"] == secret["helper"].id and top["points"] == 27
+
+
+def test_rows_follow_a_thread_moved_into_a_private_space(
+    app, client, make_space, make_member, make_thread, make_reply
+):
+    from community import events
+    from community.models import Thread
+
+    from .conftest import moderate
+
+    helper, giver = make_member("Hugo"), make_member("Gil")
+    thread = make_thread(kind="discussion", title="Soon to be private")
+    reply = make_reply(thread, helper)
+    vault = make_space("vault", visibility="private")
+    with app.test_request_context():
+        community.give_kudos(attached(reply), attached(giver))
+        moved = db.session.get(Thread, thread.id)
+        origin = moved.space
+        moved.space_id = vault.id
+        moderate(events.thread_moved, moved, from_space=origin, by=attached(giver))
+    body = client.get(f"/api/v1/members/{helper.id}/reputation").get_json()
+    assert body["points"] == 5 and body["recent"] == []
