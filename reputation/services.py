@@ -12,11 +12,13 @@ transaction.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -618,6 +620,41 @@ def _board_query(period: str, space: Space | None):
     return query.group_by(Entry.member_id).having(total > 0), total
 
 
+BOARD_CACHE = "reputation_boards"
+
+
+def _cached(key: tuple, compute: Callable):
+    """Boards that add up ledger rows (a period, a space) are kept for
+    REPUTATION_BOARD_CACHE_SECONDS (default 60) per process: a leaderboard a
+    minute old is fine, and summing a month of a busy ledger on every request is
+    not. The all-time board reads the cached totals and is never kept."""
+    seconds = float(current_app.config.get("REPUTATION_BOARD_CACHE_SECONDS", 60))
+    if seconds <= 0:
+        return compute()
+    cache = current_app.extensions.setdefault(BOARD_CACHE, {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    if len(cache) > 500:
+        cache.clear()
+    cache[key] = (now + seconds, value)
+    return value
+
+
+def _board_rows(period: str, space: Space | None, limit: int, offset: int) -> list[tuple]:
+    query, total = _board_query(period, space)
+    key = query.selected_columns[0]
+    statement = query.order_by(total.desc(), key).limit(limit).offset(offset)
+    compute = lambda: [tuple(row) for row in db.session.execute(statement)]  # noqa: E731
+    if space is None and period == "all":
+        return compute()
+    return _cached(
+        ("rows", period, period_start(period), space and space.id, limit, offset), compute
+    )
+
+
 def leaderboard(
     viewer, period="all", space: Space | None = None, limit: int = 20, offset: int = 0
 ) -> list[Standing]:
@@ -627,9 +664,7 @@ def leaderboard(
         raise Invalid("period must be week, month or all.", fields={"period": "Unknown period."})
     if space is not None and not access.can_view_space(viewer, space):
         raise NotFound("No such space.")
-    query, total = _board_query(period, space)
-    key = query.selected_columns[0]
-    rows = db.session.execute(query.order_by(total.desc(), key).limit(limit).offset(offset)).all()
+    rows = _board_rows(period, space, limit, offset)
     members = {
         m.id: m
         for m in db.session.scalars(select(Member).where(Member.id.in_([r[0] for r in rows])))
@@ -644,7 +679,13 @@ def leaderboard(
 
 def leaderboard_size(period="all", space: Space | None = None) -> int:
     query, _ = _board_query(period, space)
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    def compute() -> int:
+        return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    if space is None and period == "all":
+        return compute()
+    return _cached(("size", period, period_start(period), space and space.id), compute)
 
 
 def space_by_slug(slug, viewer) -> Space | None:
