@@ -19,7 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -113,10 +126,12 @@ def award(
         )
         remaining = table.daily_cap - func.coalesce(used, 0)
         given = case((remaining >= points, points), (remaining > 0, remaining), else_=0)
+        # Typed literals: PostgreSQL must know each column's type in INSERT ... SELECT.
         row = select(
-            literal(member_id), literal(rule), given, literal(cause), literal(object_type),
-            literal(object_id), literal(space_id), literal(by_id), literal(now),
-            literal(None),
+            literal(member_id, Integer), literal(rule, String), given,
+            literal(cause, String), literal(object_type, String), literal(object_id, Integer),
+            literal(space_id, Integer), literal(by_id, Integer), literal(now, DateTime),
+            literal(None, Integer),
         )  # fmt: skip
         statement = insert_entries(row).returning(Entry.points)
         points = db.session.execute(statement).scalar_one()
@@ -159,8 +174,8 @@ def _reverse(select_rows: Callable, cause: str, *, restoring: bool) -> dict:
         if cause in HIDE_CAUSES:
             target = e.points > 0
     rows = select(
-        e.member_id, e.rule, points, literal(cause), e.object_type, e.object_id, e.space_id,
-        e.actor_id, literal(now), e.id,
+        e.member_id, e.rule, points, literal(cause, String), e.object_type, e.object_id,
+        e.space_id, e.actor_id, literal(now, DateTime), e.id,
     ).where(target, _not_reversed(e), *select_rows(e))  # fmt: skip
     result = db.session.execute(insert_entries(rows).returning(Entry.member_id, Entry.points))
     deltas: dict[int, int] = defaultdict(int)
@@ -327,8 +342,8 @@ def _reverse_fraud(conditions: Callable) -> dict:
     now = utcnow()
     e = aliased(Entry)
     rows = select(
-        e.member_id, e.rule, -e.points, literal(FRAUD_CAUSE), e.object_type, e.object_id,
-        e.space_id, e.actor_id, literal(now), e.id,
+        e.member_id, e.rule, -e.points, literal(FRAUD_CAUSE, String), e.object_type,
+        e.object_id, e.space_id, e.actor_id, literal(now, DateTime), e.id,
     ).where(*_live_votes(e), *conditions(e))  # fmt: skip
     result = db.session.execute(insert_entries(rows).returning(Entry.member_id, Entry.points))
     deltas: dict[int, int] = defaultdict(int)
