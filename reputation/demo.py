@@ -41,6 +41,7 @@ def _backdate_entries() -> None:
 
 def seed(app, members: dict, **_) -> None:
     _backdate_entries()
+    services.recompute()  # this week's and this month's totals follow the new dates
     advisory = db.session.execute(
         select(SpaceMembership.member_id, Space)
         .join(Space, Space.id == SpaceMembership.space_id)

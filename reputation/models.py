@@ -19,11 +19,11 @@ class Entry(db.Model):
 
     __tablename__ = "reputation_entry"
     __table_args__ = (
-        # Week/month leaderboards (covering: no table lookups).
-        Index("ix_reputation_entry_board", "created_at", "member_id", "points"),
-        # Per-space leaderboards, all time and by period.
-        Index("ix_reputation_entry_space_board", "space_id", "created_at", "member_id", "points"),
-        Index("ix_reputation_entry_member", "member_id", "created_at"),
+        # Per-space leaderboards: all time (grouped in index order), and by period.
+        Index("ix_reputation_entry_space", "space_id", "member_id", "points"),
+        Index("ix_reputation_entry_space_period", "space_id", "created_at", "member_id", "points"),
+        # A member's recent rows, and recompute's sums (covering: no table lookups).
+        Index("ix_reputation_entry_member", "member_id", "created_at", "points"),
         # Finding what to reverse when a cause is undone.
         Index("ix_reputation_entry_object", "object_type", "object_id"),
         # Serial-voting checks: what one member gave another lately.
@@ -56,11 +56,17 @@ class Entry(db.Model):
 
 
 class Score(db.Model):
-    """A member's cached total (the sum of their ledger, kept in step by every
-    award; `flask reputation recompute` rebuilds it) and today's points from
-    capped rules, for the daily cap."""
+    """A member's cached totals, kept in step by the one upsert every award and
+    reversal makes (`flask reputation recompute` rebuilds them from the ledger):
+    all time, this week and this month (the sums of their rows created since the
+    period began, so the week and month boards read an index instead of adding
+    up the ledger), and today's points from capped rules, for the daily cap."""
 
     __tablename__ = "reputation_score"
+    __table_args__ = (
+        Index("ix_reputation_score_week", "week", "week_points"),
+        Index("ix_reputation_score_month", "month", "month_points"),
+    )
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("community_member.id", ondelete="CASCADE"), primary_key=True
@@ -68,6 +74,11 @@ class Score(db.Model):
     points: Mapped[int] = mapped_column(Integer, default=0, index=True)
     day: Mapped[str] = mapped_column(String(10), default="")
     day_capped: Mapped[int] = mapped_column(Integer, default=0)
+    # The Monday (YYYY-MM-DD) of the week, and the month (YYYY-MM), the points are for.
+    week: Mapped[str] = mapped_column(String(10), default="")
+    week_points: Mapped[int] = mapped_column(Integer, default=0)
+    month: Mapped[str] = mapped_column(String(7), default="")
+    month_points: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -76,13 +76,26 @@ def forget_pending(session, *_args) -> None:
 # ---- ledger writers (inside the causing transaction) ---------------------------
 
 
+def period_keys(now: datetime) -> tuple[str, str]:
+    """The week (its Monday) and the month a moment belongs to, UTC."""
+    day = now.date()
+    return (day - timedelta(days=day.weekday())).isoformat(), day.strftime("%Y-%m")
+
+
 def _add_to_total(member_id: int, delta: int, now: datetime, capped: int = 0) -> None:
-    """One upsert: the cached total moves by ``delta``; today's capped points by ``capped``."""
+    """One upsert: the totals (all time, this week, this month) move by ``delta``;
+    today's capped points by ``capped``. A period that has ended starts again."""
     today = now.date().isoformat()
+    week, month = period_keys(now)
     statement = _upsert()(Score).values(
-        member_id=member_id, points=delta, day=today, day_capped=capped, updated_at=now
-    )
+        member_id=member_id, points=delta, day=today, day_capped=capped, week=week,
+        week_points=delta, month=month, month_points=delta, updated_at=now,
+    )  # fmt: skip
     excluded = statement.excluded
+
+    def rolling(key, column):
+        return case((key == getattr(excluded, key.key), column + delta), else_=delta)
+
     statement = statement.on_conflict_do_update(
         index_elements=["member_id"],
         set_={
@@ -92,6 +105,10 @@ def _add_to_total(member_id: int, delta: int, now: datetime, capped: int = 0) ->
                 else_=excluded.day_capped,
             ),
             "day": excluded.day,
+            "week_points": rolling(Score.week, Score.week_points),
+            "week": excluded.week,
+            "month_points": rolling(Score.month, Score.month_points),
+            "month": excluded.month,
             "updated_at": excluded.updated_at,
         },
     )
@@ -481,8 +498,9 @@ class Drift:
 
 
 def recompute(chunk: int = 20_000, progress: Callable | None = None) -> list[Drift]:
-    """Rebuild every cached total from the ledger, a range of member ids at a
-    time (one aggregate per range); returns the drift fixed."""
+    """Rebuild every cached total (all time, this week, this month) from the
+    ledger, one aggregate per range of member ids (read from a covering index);
+    returns the members whose figures had drifted, with their all-time totals."""
     top = max(
         db.session.scalar(select(func.max(Entry.member_id))) or 0,
         db.session.scalar(select(func.max(Score.member_id))) or 0,
@@ -490,34 +508,53 @@ def recompute(chunk: int = 20_000, progress: Callable | None = None) -> list[Dri
     ranges = [(lo, min(lo + chunk - 1, top)) for lo in range(1, top + 1, chunk)]
     drifts: list[Drift] = []
     now = utcnow()
+    week, month = period_keys(now)
+    week_start, month_start = period_start("week", now), period_start("month", now)
+
+    def since(start):
+        return func.sum(case((Entry.created_at >= start, Entry.points), else_=0))
+
+    upsert = _upsert()(Score)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["member_id"],
+        set_={
+            name: getattr(upsert.excluded, name)
+            for name in ("points", "week", "week_points", "month", "month_points", "updated_at")
+        },
+    )
     for lo, hi in progress(ranges) if progress else ranges:
-        actual = dict(
-            db.session.execute(
-                select(Entry.member_id, func.sum(Entry.points))
+        actual = {
+            member_id: (int(total or 0), int(in_week or 0), int(in_month or 0))
+            for member_id, total, in_week, in_month in db.session.execute(
+                select(Entry.member_id, func.sum(Entry.points), since(week_start),
+                       since(month_start))
                 .where(Entry.member_id.between(lo, hi))
                 .group_by(Entry.member_id)
-            ).all()
-        )
-        stored = dict(
-            db.session.execute(
-                select(Score.member_id, Score.points).where(Score.member_id.between(lo, hi))
-            ).all()
-        )
+            )
+        }  # fmt: skip
+        stored = {
+            member_id: (points, week_points if key_w == week else 0,
+                        month_points if key_m == month else 0)
+            for member_id, points, key_w, week_points, key_m, month_points in db.session.execute(
+                select(Score.member_id, Score.points, Score.week, Score.week_points,
+                       Score.month, Score.month_points)
+                .where(Score.member_id.between(lo, hi))
+            )
+        }  # fmt: skip
         fixes = []
         for member_id in actual.keys() | stored.keys():
-            want, have = int(actual.get(member_id) or 0), stored.get(member_id)
-            if have is None and want == 0:
+            want, have = actual.get(member_id, (0, 0, 0)), stored.get(member_id)
+            if have is None and want == (0, 0, 0):
                 continue
             if have != want:
-                drifts.append(Drift(member_id, have or 0, want))
-                fixes.append({"member_id": member_id, "points": want, "updated_at": now})
+                drifts.append(Drift(member_id, have[0] if have else 0, want[0]))
+                fixes.append(
+                    {"member_id": member_id, "points": want[0], "week": week,
+                     "week_points": want[1], "month": month, "month_points": want[2],
+                     "updated_at": now}
+                )  # fmt: skip
         if fixes:
-            statement = _upsert()(Score).values(fixes)
-            statement = statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={"points": statement.excluded.points, "updated_at": now},
-            )
-            db.session.execute(statement)
+            db.session.execute(upsert, fixes)
             db.session.commit()
     return drifts
 
@@ -622,10 +659,17 @@ class Standing:
 
 def _board_query(period: str, space: Space | None):
     since = period_start(period)
-    if space is None and since is None:
-        return select(Score.member_id, Score.points.label("total")).where(Score.points > 0), (
-            Score.points
+    if space is None:
+        # All time, this week and this month are kept per member by every award.
+        if since is None:
+            return select(Score.member_id, Score.points).where(Score.points > 0), Score.points
+        week, month = period_keys(utcnow())
+        key, column = (
+            (Score.week == week, Score.week_points)
+            if period == "week"
+            else (Score.month == month, Score.month_points)
         )
+        return select(Score.member_id, column).where(key, column > 0), column
     total = func.sum(Entry.points).label("total")
     query = select(Entry.member_id, total)
     if space is not None:
@@ -639,10 +683,10 @@ BOARD_CACHE = "reputation_boards"
 
 
 def _cached(key: tuple, compute: Callable):
-    """Boards that add up ledger rows (a period, a space) are kept for
+    """Space boards add up ledger rows, so they are kept for
     REPUTATION_BOARD_CACHE_SECONDS (default 60) per process: a leaderboard a
-    minute old is fine, and summing a month of a busy ledger on every request is
-    not. The all-time board reads the cached totals and is never kept."""
+    minute old is fine, and summing a busy space's ledger on every request is
+    not. Overall boards read the cached totals and are never kept."""
     seconds = float(current_app.config.get("REPUTATION_BOARD_CACHE_SECONDS", 60))
     if seconds <= 0:
         return compute()
@@ -663,7 +707,7 @@ def _board_rows(period: str, space: Space | None, limit: int, offset: int) -> li
     key = query.selected_columns[0]
     statement = query.order_by(total.desc(), key).limit(limit).offset(offset)
     compute = lambda: [tuple(row) for row in db.session.execute(statement)]  # noqa: E731
-    if space is None and period == "all":
+    if space is None:
         return compute()
     return _cached(
         ("rows", period, period_start(period), space and space.id, limit, offset), compute
@@ -698,7 +742,7 @@ def leaderboard_size(period="all", space: Space | None = None) -> int:
     def compute() -> int:
         return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
-    if space is None and period == "all":
+    if space is None:
         return compute()
     return _cached(("size", period, period_start(period), space and space.id), compute)
 

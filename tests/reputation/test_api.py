@@ -110,14 +110,19 @@ def test_openapi_lists_the_reputation_paths(client):
         assert path in paths
 
 
-def test_period_boards_are_kept_for_a_minute(client, app, make_thread, make_reply, make_member):
+def test_space_boards_are_kept_for_a_minute(client, app, make_thread, make_reply, make_member):
     author, giver = make_member("Pat"), make_member("Gil")
-    reply = make_reply(make_thread(kind="discussion", title="Caching"), author)
-    week = "/api/v1/leaderboard?period=week"
-    assert client.get(week).get_json()["items"] == []
+    thread = make_thread(kind="discussion", title="Caching")
+    reply = make_reply(thread, author)
+    with app.test_request_context():
+        slug = attached(thread).space.slug
+    board = f"/api/v1/leaderboard?space={slug}"
+    assert client.get(board).get_json()["items"] == []
     with app.test_request_context():
         community.give_kudos(attached(reply), attached(giver))
-    assert client.get(week).get_json()["items"] == []  # the minute-old board
-    assert client.get("/api/v1/leaderboard").get_json()["total"] == 1  # all time: live
+    assert client.get(board).get_json()["items"] == []  # the minute-old board
+    # Overall boards read the maintained totals: live.
+    for period in ("all", "week", "month"):
+        assert client.get(f"/api/v1/leaderboard?period={period}").get_json()["total"] == 1
     app.config["REPUTATION_BOARD_CACHE_SECONDS"] = 0
-    assert client.get(week).get_json()["items"][0]["points"] == 5
+    assert client.get(board).get_json()["items"][0]["points"] == 5
