@@ -123,3 +123,33 @@ def test_incremental_totals_equal_recompute(cast, actions):
     )
     assert {m.id: ledger.get(m.id, 0) for m in members} == expected
     assert services.recompute(chunk=3) == []
+
+
+def test_week_and_month_totals_start_again_and_recompute_follows_dates(
+    ctx, make_thread, make_reply, make_member
+):
+    from datetime import timedelta
+
+    from community.models import utcnow
+
+    author, one, two = make_member("Pat"), make_member("One"), make_member("Two")
+    thread = make_thread(kind="discussion", title="Periods")
+    first, second = (attached(make_reply(thread, author, f"Reply {n}")) for n in range(2))
+    community.give_kudos(first, attached(one))
+    # An earlier week: the stored week is stale, so the next award starts it again.
+    db.session.execute(update(Score).values(week="2000-01-03", week_points=40))
+    db.session.commit()
+    community.give_kudos(second, attached(two))
+    score = db.session.get(Score, author.id)
+    db.session.refresh(score)
+    assert (score.points, score.week_points, score.month_points) == (10, 5, 10)
+    # Rows dated last year leave this week's and month's totals at recompute.
+    db.session.execute(update(Entry).values(created_at=utcnow() - timedelta(days=400)))
+    db.session.commit()
+    drifts = services.recompute()
+    assert [d.member_id for d in drifts] == [author.id]
+    db.session.refresh(score)
+    assert (score.points, score.week_points, score.month_points) == (10, 0, 0)
+    board = services.leaderboard(author, "month")
+    assert [s.member.id for s in board] == []
+    assert [s.member.id for s in services.leaderboard(author, "all")] == [author.id]
