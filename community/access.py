@@ -193,6 +193,15 @@ def can_work_support_queue(member) -> bool:
     return member is not None and member.has_role("support_agent", "admin")
 
 
+# ---- reputation ----------------------------------------------------------------
+
+
+def can_view_social_value(member) -> bool:
+    """Staff see members' social value, engagement levels and participation."""
+    member = _member(member)
+    return member is not None and member.is_staff
+
+
 # ---- guards used by services ----------------------------------------------
 
 

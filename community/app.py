@@ -37,6 +37,13 @@ import moderation.listening.openapi
 import moderation.listening.realtime
 import moderation.listening.subscribers
 import moderation.listening.views
+import reputation
+import reputation.api
+import reputation.cli
+import reputation.demo
+import reputation.openapi
+import reputation.subscribers
+import reputation.views
 
 from . import (  # noqa: F401
     api,
@@ -112,6 +119,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation.listening.api_bp)
     app.register_blueprint(crm_bridge.bp)
     app.register_blueprint(crm_bridge.api_bp)
+    app.register_blueprint(reputation.bp)
+    app.register_blueprint(reputation.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
@@ -120,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
             "schemas": moderation.listening.openapi.SCHEMAS,
         },
         {"paths": crm_bridge.openapi.PATHS, "schemas": crm_bridge.openapi.SCHEMAS},
+        {"paths": reputation.openapi.PATHS, "schemas": reputation.openapi.SCHEMAS},
     ]
 
 
@@ -131,6 +141,8 @@ def _connect_subscribers() -> None:
     ideas.search.connect_subscribers()
     moderation.listening.subscribers.connect_subscribers()
     moderation.listening.demo.connect_subscribers()
+    reputation.subscribers.connect_subscribers()
+    reputation.demo.connect_subscribers()
     search.connect_subscribers()
     crm_bridge.subscribers.connect_subscribers()
     crm_bridge.demo.connect_subscribers()
@@ -140,6 +152,7 @@ def _register_cli(app: Flask) -> None:
     cli.register(app)
     ideas.cli.register(app)
     crm_bridge.cli.register(app)
+    reputation.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

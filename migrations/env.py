@@ -14,6 +14,7 @@ import community.models  # noqa: F401 - each domain's models register their tabl
 import crm_bridge.models  # noqa: F401
 import ideas.models  # noqa: F401
 import moderation.listening.models  # noqa: F401
+import reputation.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:

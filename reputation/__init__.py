@@ -1,1 +1,7 @@
-"""Reputation: points ledger, ranks, badges, social value (issue #6; not built yet)."""
+"""Reputation: a points ledger, ranks, badges, leaderboards, social value and
+engagement levels (issue #6)."""
+
+from flask import Blueprint
+
+bp = Blueprint("reputation", __name__)
+api_bp = Blueprint("reputation_api", __name__, url_prefix="/api/v1")
