@@ -22,6 +22,14 @@ import ideas.openapi
 import ideas.realtime
 import ideas.subscribers
 import ideas.views
+import moderation
+import moderation.api
+import moderation.cli
+import moderation.demo
+import moderation.openapi
+import moderation.realtime
+import moderation.subscribers
+import moderation.views
 
 from . import (  # noqa: F401
     api,
@@ -92,9 +100,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(ideas.bp)
     app.register_blueprint(ideas.api_bp)
+    app.register_blueprint(moderation.bp)
+    app.register_blueprint(moderation.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
+        {"paths": moderation.openapi.PATHS, "schemas": moderation.openapi.SCHEMAS},
     ]
 
 
@@ -103,12 +114,15 @@ def _connect_subscribers() -> None:
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
+    moderation.subscribers.connect_subscribers()
+    moderation.demo.connect_subscribers()
     search.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
     cli.register(app)
     ideas.cli.register(app)
+    moderation.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

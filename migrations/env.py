@@ -12,6 +12,7 @@ from flask import current_app
 
 import community.models  # noqa: F401 - each domain's models register their tables
 import ideas.models  # noqa: F401
+import moderation.models  # noqa: F401
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
