@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_login import login_user, logout_user
 from sqlalchemy import select
 
 from community import events
@@ -54,8 +55,10 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
     services.flag(customers[0], "post", rant.id, "abusive", "Rude to everyone.")
     services.flag(customers[1], "post", rant.id, "off_topic")
     services.add_spam_rule(moderator, "domain", "quick-cash.example")
-    with app.test_request_context():  # screening runs for members acting on the site
-        community.reply(_thread(spaces["billing"]), db.session.get(type(spammer), spammer.id), HELD)
+    with app.test_request_context():  # screening applies to members posting themselves
+        login_user(spammer)
+        community.reply(_thread(spaces["billing"]), spammer, HELD)
+        logout_user()
 
     # An audit trail: a moderator at work.
     noisy = community.reply(_thread(spaces["mobile"]), customers[4], "First!!!")

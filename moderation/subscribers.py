@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import url_for
+from flask import has_request_context, url_for
+from flask_login import current_user
 
 from community import events
 from community import services as community
@@ -324,6 +325,23 @@ def on_voting_fraud(member, voter_ids=(), kind="serial", detail="", **_):
     services.add_fraud_item(member, text.strip())
 
 
+def _acting_for_themself(member) -> bool:
+    """Screening and rate limits apply to members acting through the site or the API,
+    not to operators' commands or demo seeding, which act on members' behalf."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return False
+    return current_user.id == member.id
+
+
+def screen_submission(author, **kwargs):
+    return services.screen(author, **kwargs) if _acting_for_themself(author) else None
+
+
+def limit_votes(member, **kwargs):
+    if _acting_for_themself(member):
+        services.on_vote_attempted(member, **kwargs)
+
+
 def on_content_held(content, **_):
     services._queue_changed(None)
 
@@ -361,8 +379,8 @@ AFTER_COMMIT = {
     events.kudos_given: trust_after_kudos,
     events.voting_fraud_detected: on_voting_fraud,
     events.content_held: on_content_held,
-    events.content_submitted: services.screen,
-    events.vote_attempted: services.on_vote_attempted,
+    events.content_submitted: screen_submission,
+    events.vote_attempted: limit_votes,
 }
 
 
