@@ -426,6 +426,11 @@ def load_target(target_type, target_id, viewer) -> Target:
     if target_type == "thread":
         thread = community.get_thread(target_id, viewer)
         opening = community.opening_post(thread)
+        if opening is None:  # merged away: its posts live in the other thread now
+            return Target("thread", thread.id, thread, thread.author, thread.title,
+                          url_for("community.thread", thread_id=thread.id), "", True, "merged",
+                          {"space": thread.space.slug, "locked": thread.is_locked,
+                           "opening": None})  # fmt: skip
         target = _post_target(opening)
         target.type, target.id, target.obj = "thread", thread.id, thread
         target.url = url_for("community.thread", thread_id=thread.id)
@@ -824,6 +829,8 @@ def _content_action(by: Member, action: str, target: Target, reason: str) -> Non
                    after={"author_id": idea.author_id})  # fmt: skip
         return
     post = target.extra["opening"] if target.type == "thread" else target.obj
+    if post is None:
+        raise Conflict("This thread was merged into another; act on that one.")
     if action == "hide":
         community.hide_post(post, by, reason)
     elif action == "restore":

@@ -99,9 +99,14 @@ def test_moderator_works_the_queue_through_the_pages(
     assert "trust level 0" in queue  # the author's level
     done = client.post(
         "/moderation/actions",
-        data={"action": "hide", "target_type": "post", "target_id": str(post.id),
-              "reason": "Spam", "next": "/moderation/"},
-    )  # fmt: skip
+        data={
+            "action": "hide",
+            "target_type": "post",
+            "target_id": str(post.id),
+            "reason": "Spam",
+            "next": "/moderation/",
+        },
+    )
     assert done.status_code == 302
     assert "The queue is empty" in client.get("/moderation/").get_data(as_text=True)
     log = client.get("/moderation/audit-log?action=hide").get_data(as_text=True)
@@ -110,8 +115,13 @@ def test_moderator_works_the_queue_through_the_pages(
 
 def test_members_never_see_moderation_pages(app, client, login, make_member):
     login(make_member())
-    for url in ("/moderation/", "/moderation/audit-log", "/moderation/audit-log.csv",
-                "/moderation/spam", "/moderation/queue/items"):  # fmt: skip
+    for url in (
+        "/moderation/",
+        "/moderation/audit-log",
+        "/moderation/audit-log.csv",
+        "/moderation/spam",
+        "/moderation/queue/items",
+    ):
         assert client.get(url).status_code == 404, url
 
 
