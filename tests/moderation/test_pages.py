@@ -145,3 +145,18 @@ def test_suspended_member_is_refused_on_pages_but_reads(
         assert thread_row.reply_count == 1
         assert db.session.get(type(post), post.id).kudos_count == 0
         assert db.session.get(Member, member.id).is_suspended
+
+
+def test_suspension_ends_the_members_live_connections(app, socket_for, make_member, moderator):
+    member = make_member("Sid Socket")
+    sock, _http = socket_for(member)
+    assert sock.is_connected()
+    act(app, moderator, "suspend", "member", member.id, "Cool down", until="2999-01-01")
+    assert not sock.is_connected()
+
+
+def test_banned_members_live_connections_end(app, socket_for, make_member, moderator):
+    member = make_member("Ben Socket")
+    sock, _http = socket_for(member)
+    act(app, moderator, "ban", "member", member.id, "Spam ring")
+    assert not sock.is_connected()

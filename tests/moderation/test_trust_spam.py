@@ -308,3 +308,24 @@ def test_suspended_members_are_refused_through_the_api(
             update(Member).where(Member.id == member.id).values(suspended_until=None)
         )
         db.session.commit()
+
+
+def test_held_idea_waits_for_approval(app, api, make_idea, member_at, make_member, moderator):
+    app.config["MODERATION_BLOCKED_WORDS"] = ["crypto"]
+    first = make_idea()
+    with app.test_request_context():
+        area = ideas.get_idea(first.id, None).area.slug
+    response = api(
+        member_at(2),
+        "/api/v1/ideas",
+        {"title": "Pay invoices in crypto", "body": "Please", "area": area},
+    )
+    assert response.status_code == 201
+    idea_id = response.get_json()["id"]
+    with app.test_request_context():
+        reader = attached(make_member())
+        assert idea_id not in [i.id for i in ideas.list_ideas(reader).items]
+        (entry,) = moderation.review_queue(attached(moderator), kind="approval")[1]
+        assert (entry.target.type, entry.target.state) == ("idea", "pending")
+        moderation.act(attached(moderator), "approve", "idea", idea_id)
+        assert idea_id in [i.id for i in ideas.list_ideas(reader).items]
