@@ -23,6 +23,9 @@ SPAM_REPLY = (
 )
 RANT = "This whole forum is useless, nobody here knows anything. Off to a competitor."
 HELD = "Earn $500 a day from home, click www.quick-cash.example now"
+HELD_TOO = "Free followers for your team at https://quick-cash.example/followers"
+NEWCOMER = ("nina@newco.example", "Nina Newcomer")
+FIRST_LINK = "The setup guide helped me: https://docs.example.com/setup (see step 3)."
 
 
 def _thread(space) -> Thread:
@@ -55,10 +58,22 @@ def seed(app, members: dict, spaces: dict, **_) -> None:
     services.flag(customers[0], "post", rant.id, "abusive", "Rude to everyone.")
     services.flag(customers[1], "post", rant.id, "off_topic")
     services.add_spam_rule(moderator, "domain", "quick-cash.example")
+    newcomer = community.register_member(*NEWCOMER, "parley-demo-password")
+    members[NEWCOMER[1]] = newcomer
+    screening = app.config.get("MODERATION_SCREENING", True)
+    app.config["MODERATION_SCREENING"] = True  # the demo shows the approval queue even in tests
     with app.test_request_context():  # screening applies to members posting themselves
         login_user(spammer)
         community.reply(_thread(spaces["billing"]), spammer, HELD)
+        rejected = community.reply(_thread(spaces["mobile"]), spammer, HELD_TOO)
         logout_user()
+        login_user(newcomer)
+        approved = community.reply(_thread(spaces["getting-started"]), newcomer, FIRST_LINK)
+        logout_user()
+    app.config["MODERATION_SCREENING"] = screening
+    # Decisions for the spam report.
+    services.act(moderator, "reject", "post", rejected.id, "Spam")
+    services.act(moderator, "approve", "post", approved.id, "A helpful link")
 
     # An audit trail: a moderator at work.
     noisy = community.reply(_thread(spaces["mobile"]), customers[4], "First!!!")
