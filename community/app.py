@@ -30,6 +30,10 @@ import ideas.realtime
 import ideas.search
 import ideas.subscribers
 import ideas.views
+import moderation
+import moderation.api
+import moderation.cli
+import moderation.demo
 import moderation.listening
 import moderation.listening.api
 import moderation.listening.demo
@@ -37,6 +41,10 @@ import moderation.listening.openapi
 import moderation.listening.realtime
 import moderation.listening.subscribers
 import moderation.listening.views
+import moderation.openapi
+import moderation.realtime
+import moderation.subscribers
+import moderation.views
 import reputation
 import reputation.api
 import reputation.cli
@@ -111,25 +119,20 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(ideas.bp)
-    app.register_blueprint(ideas.api_bp)
-    app.register_blueprint(moderation.listening.bp)
-    app.register_blueprint(moderation.listening.api_bp)
-    app.register_blueprint(crm_bridge.bp)
-    app.register_blueprint(crm_bridge.api_bp)
-    app.register_blueprint(reputation.bp)
-    app.register_blueprint(reputation.api_bp)
+    # Each domain: its HTML blueprint, its JSON blueprint, its part of the OpenAPI document.
+    domains = [
+        (bp, api_bp, openapi),
+        (ideas.bp, ideas.api_bp, ideas.openapi),
+        (moderation.bp, moderation.api_bp, moderation.openapi),
+        (moderation.listening.bp, moderation.listening.api_bp, moderation.listening.openapi),
+        (reputation.bp, reputation.api_bp, reputation.openapi),
+        (crm_bridge.bp, crm_bridge.api_bp, crm_bridge.openapi),
+    ]
+    for pages, api_pages, _document in domains:
+        app.register_blueprint(pages)
+        app.register_blueprint(api_pages)
     app.extensions["parley_openapi"] = [
-        {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
-        {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
-        {
-            "paths": moderation.listening.openapi.PATHS,
-            "schemas": moderation.listening.openapi.SCHEMAS,
-        },
-        {"paths": crm_bridge.openapi.PATHS, "schemas": crm_bridge.openapi.SCHEMAS},
-        {"paths": reputation.openapi.PATHS, "schemas": reputation.openapi.SCHEMAS},
+        {"paths": document.PATHS, "schemas": document.SCHEMAS} for *_, document in domains
     ]
 
 
@@ -143,6 +146,8 @@ def _connect_subscribers() -> None:
     moderation.listening.demo.connect_subscribers()
     reputation.subscribers.connect_subscribers()
     reputation.demo.connect_subscribers()
+    moderation.subscribers.connect_subscribers()
+    moderation.demo.connect_subscribers()
     search.connect_subscribers()
     crm_bridge.subscribers.connect_subscribers()
     crm_bridge.demo.connect_subscribers()
@@ -153,6 +158,7 @@ def _register_cli(app: Flask) -> None:
     ideas.cli.register(app)
     crm_bridge.cli.register(app)
     reputation.cli.register(app)
+    moderation.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

@@ -88,6 +88,9 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     RATELIMIT_ENABLED = False
+    # Trust gates and spam rules (moderation) would refuse the many quick posts of
+    # level-0 test members; moderation's tests switch them on.
+    MODERATION_SCREENING = False
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-only-not-secret"  # noqa: S105 - tests only
     PASSWORD_HASH_TIME_COST = 1

@@ -47,6 +47,17 @@ class Conflict(DomainError):
     status = 409
 
 
+class RateLimited(DomainError):
+    """Too many requests; try again later."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str = "", retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Unauthorized(DomainError):
     """Sign in first."""
 
@@ -85,9 +96,14 @@ def _html_error(status: int, message: str):
 def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        headers = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after)
         if wants_json():
-            return json_error(error.code, error.message, error.status, error.fields)
-        return _html_error(error.status, error.message)
+            body, status = json_error(error.code, error.message, error.status, error.fields)
+            return body, status, headers
+        body, status = _html_error(error.status, error.message)
+        return body, status, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -47,7 +47,8 @@ member_joined = _events.signal(
 )
 member_updated = _events.signal(
     "member_updated",
-    doc="A member's profile or roles changed. sender: Member; changed: set of field names.",
+    doc="A member's profile or roles changed. sender: Member; changed: set of field names; "
+    "by: the Member who changed it (an admin for roles), or None.",
 )
 sessions_ended = _events.signal(
     "sessions_ended",
@@ -74,7 +75,8 @@ post_created = _events.signal(
 post_edited = _events.signal(
     "post_edited",
     doc="A post (or a thread's opening post with its title and tags) was edited. "
-    "sender: Post; by: Member; before: dict of the previous title/body/tags.",
+    "sender: Post; by: Member; before: dict of the previous title/body/tags; reason: why "
+    "a moderator edited it, or None for the author's own edit.",
 )
 answer_accepted = _events.signal(
     "answer_accepted",
@@ -158,7 +160,8 @@ post_hidden = _events.signal(
 )
 post_restored = _events.signal(
     "post_restored",
-    doc="A hidden post was restored. sender: Post; thread: Thread; by: Member.",
+    doc="A hidden or deleted post was restored (or approved content published). "
+    "sender: Post; thread: Thread; by: Member; reason: str.",
 )
 post_deleted = _events.signal(
     "post_deleted",
@@ -167,12 +170,13 @@ post_deleted = _events.signal(
 )
 thread_moved = _events.signal(
     "thread_moved",
-    doc="A thread was moved to another space. sender: Thread; from_space: Space; by: Member.",
+    doc="A thread was moved to another space. sender: Thread; from_space: Space; by: Member; "
+    "reason: str.",
 )
 threads_merged = _events.signal(
     "threads_merged",
     doc="A thread was merged into another; its replies moved over. sender: the merged-away "
-    "Thread; into: the Thread kept; by: Member.",
+    "Thread; into: the Thread kept; by: Member; reason: str.",
 )
 idea_hidden = _events.signal(
     "idea_hidden",
@@ -181,7 +185,36 @@ idea_hidden = _events.signal(
 )
 idea_restored = _events.signal(
     "idea_restored",
-    doc="A hidden idea was restored. sender: Idea; by: Member.",
+    doc="A hidden idea was restored. sender: Idea; by: Member; reason: str.",
+)
+thread_locked = _events.signal(
+    "thread_locked",
+    doc="A moderator locked or unlocked a thread (locked threads refuse replies from "
+    "members). sender: Thread; by: Member; locked: bool; reason: str.",
+)
+member_warned = _events.signal(
+    "member_warned",
+    doc="A moderator warned a member with a private message. sender: Member; by: Member; "
+    "reason: str.",
+)
+content_submitted = _events.signal(
+    "content_submitted",
+    doc="Asked BEFORE a thread, reply or idea is written, so moderation can screen it. "
+    "Receivers may raise a DomainError to refuse it, or return a reason to hold it for "
+    "approval (None to let it through). sender: the author Member; kind: 'thread', "
+    "'reply' or 'idea'; title: str; text: str; space: Space.",
+)
+content_held = _events.signal(
+    "content_held",
+    doc="A thread, reply or idea was stored pending approval (hidden, uncounted, "
+    "unannounced). sender: Post (the opening post for a thread) or Idea; author: Member; "
+    "reason: str.",
+)
+vote_attempted = _events.signal(
+    "vote_attempted",
+    doc="Asked BEFORE a vote or kudos is written; receivers may raise a DomainError (a "
+    "rate limit, say) to refuse it. sender: the voting Member; kind: 'vote' or 'kudos'; "
+    "target: the Idea or Post.",
 )
 member_banned = _events.signal(
     "member_banned",

@@ -25,6 +25,8 @@ class RegisterForm(FlaskForm):
     email = EmailField("E-mail address")
     display_name = StringField("Display name")
     password = PasswordField("Password", description="At least 10 characters.")
+    # A honeypot: people never see it (CSS hides it); robots fill every field.
+    website = StringField("Leave this empty")
 
 
 class LoginForm(FlaskForm):

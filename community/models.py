@@ -65,6 +65,16 @@ class Member(UserMixin, db.Model):
     # The CRM's custom fields as they came (e.g. {"advisory_candidate": true}); rules
     # such as advisory membership read them, nothing indexes them.
     customer_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Moderation: set through community.services on moderation's behalf.
+    banned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Trust level 0-4 (moderation computes it; docs/moderation.md); a moderator may lock it.
+    trust_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    trust_level_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Cheap reading signals for trust: one write per member per day, and thread views
+    # piggy-back on the view de-duplication (services.record_view).
+    days_visited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_visit_day: Mapped[str | None] = mapped_column(String(10))
+    posts_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role_rows: Mapped[list[MemberRole]] = relationship(
         back_populates="member", cascade="all, delete-orphan", lazy="selectin"
@@ -91,6 +101,10 @@ class Member(UserMixin, db.Model):
     @property
     def is_suspended(self) -> bool:
         return self.suspended_until is not None and self.suspended_until > utcnow()
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_at is not None
 
     @property
     def initials(self) -> str:
@@ -230,6 +244,10 @@ class Thread(db.Model):
     # Set when the thread is the discussion of something shown elsewhere (an
     # idea's comments): its page lives there and forum lists leave it out.
     embed_url: Mapped[str | None] = mapped_column(String(300))
+    # Set when a moderator merged this thread into another: its page leads there.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_thread.id", ondelete="SET NULL")
+    )
 
     space: Mapped[Space] = relationship(lazy="joined")
     author: Mapped[Member] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -271,6 +289,12 @@ class Post(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
     kudos_count: Mapped[int] = mapped_column(Integer, default=0)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why a moderator (or the flag threshold) hid it; shown to its author.
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    # Soft delete: the row stays (hidden) for the audit trail.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Held for approval by the spam rules: hidden, uncounted, unannounced until approved.
+    pending_reason: Mapped[str | None] = mapped_column(String(300))
 
     thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
     author: Mapped[Member] = relationship(lazy="joined")

@@ -1184,6 +1184,11 @@ def on_post_changed(post, **_):
     _safely(lambda: [f"thread:{post.thread_id}"])
 
 
+def on_threads_merged(thread, into=None, **_):
+    """Both threads changed: the merged one is hidden, the kept one has its posts."""
+    _safely(lambda: [f"thread:{thread.id}"] + ([f"thread:{into.id}"] if into else []))
+
+
 def on_member_changed(member, **_):
     _safely(lambda: [f"member:{member.id}"])
 
@@ -1195,7 +1200,14 @@ def connect_subscribers() -> None:
         events.post_edited,
         events.answer_accepted,
         events.answer_unaccepted,
+        # Moderation: hidden and deleted posts leave the thread's text (a hidden opening
+        # post hides the thread); restored ones come back.
+        events.post_hidden,
+        events.post_restored,
+        events.post_deleted,
     ):
         signal.connect(on_post_changed)
+    events.thread_moved.connect(on_thread_created)  # its space facet changed
+    events.threads_merged.connect(on_threads_merged)
     events.member_joined.connect(on_member_changed)
     events.member_updated.connect(on_member_changed)

@@ -217,6 +217,9 @@ def authenticate(email, password) -> Member:
         member = None
     if member is None:
         raise Invalid(message, fields={"password": message})
+    if member.is_banned:
+        banned = "This account is banned from the community."
+        raise Invalid(banned, fields={"password": banned})
     if hasher.check_needs_rehash(member.password_hash):
         member.password_hash = hasher.hash(password)
     member.last_seen_at = utcnow()
@@ -261,7 +264,7 @@ def update_profile(member: Member, display_name, bio) -> Member:
     if not changed:
         db.session.commit()
         return member
-    sent = events.record(events.member_updated, member, changed=changed)
+    sent = events.record(events.member_updated, member, changed=changed, by=member)
     db.session.commit()
     sent()
     return member
@@ -277,10 +280,10 @@ def set_roles(member: Member, roles: Iterable[str], by: Member) -> Member:
             "You cannot remove your own admin role.",
             fields={"roles": "Ask another admin to do it."},
         )
-    return grant_roles(member, wanted)
+    return grant_roles(member, wanted, by=by)
 
 
-def grant_roles(member: Member, roles: Iterable[str]) -> Member:
+def grant_roles(member: Member, roles: Iterable[str], by: Member | None = None) -> Member:
     """Set exactly these roles; for operators at the command line and set_roles."""
     wanted = {r for r in roles if r != "member"}
     unknown = wanted - set(ROLES)
@@ -291,7 +294,7 @@ def grant_roles(member: Member, roles: Iterable[str]) -> Member:
         member.role_rows.remove(current[role])
     for role in wanted - set(current):
         member.role_rows.append(MemberRole(role=role))
-    sent = events.record(events.member_updated, member, changed={"roles"})
+    sent = events.record(events.member_updated, member, changed={"roles"}, by=by)
     db.session.commit()
     sent()
     return member
@@ -360,7 +363,7 @@ def set_customer_attributes(
     for name, fact in facts.items():
         setattr(member, name, fact)
     changed |= set(facts)
-    sent = events.record(events.member_updated, member, changed=changed)
+    sent = events.record(events.member_updated, member, changed=changed, by=by)
     db.session.commit()
     sent()
     return member
@@ -444,7 +447,7 @@ def member_for_token(plaintext: str) -> Member | None:
             ApiToken.digest == ApiToken.digest_of(plaintext), ApiToken.revoked_at.is_(None)
         )
     )
-    if token is None:
+    if token is None or token.member.is_banned:
         return None
     now = utcnow()
     # Record use at most every few minutes: a write per API call would be waste.
@@ -646,6 +649,7 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
     body = _body(body, errors)
     tag_names = checked_tags(tags, errors)
     raise_if_invalid(errors)
+    held = screen_content(author, "thread", title, body, space)
     now = utcnow()
     thread = Thread(
         space_id=space.id,
@@ -673,6 +677,8 @@ def create_thread(space: Space, author: Member, kind, title, body, tags=None) ->
     )
     db.session.add(post)
     db.session.add(ThreadFollow(thread_id=thread.id, member_id=author.id))
+    if held:
+        return _hold(post, thread, author, held)
     db.session.flush()
     notes = _notify_mentions(post, thread, author, markup.mentioned_handles(body))
     notes += _notify_space_followers(thread, author, skip={n.member_id for n in notes})
@@ -754,18 +760,23 @@ def reply(thread: Thread, author: Member, body) -> Post:
     errors: dict = {}
     body = _body(body, errors)
     raise_if_invalid(errors)
+    held = screen_content(author, "reply", thread.title, body, thread.space)
     now = utcnow()
     # One atomic statement hands out the post number and bumps the counters, so
-    # concurrent replies never collide.
+    # concurrent replies never collide. A reply held for approval is not counted yet.
+    counters = (
+        {}
+        if held
+        else {
+            "reply_count": Thread.reply_count + 1,
+            "last_post_at": now,
+            "last_poster_id": author.id,
+        }
+    )
     number = db.session.execute(
         update(Thread)
         .where(Thread.id == thread.id)
-        .values(
-            last_number=Thread.last_number + 1,
-            reply_count=Thread.reply_count + 1,
-            last_post_at=now,
-            last_poster_id=author.id,
-        )
+        .values(last_number=Thread.last_number + 1, **counters)
         .returning(Thread.last_number)
     ).scalar_one()
     db.session.expire(thread, ["last_number", "reply_count", "last_post_at", "last_poster_id"])
@@ -778,6 +789,8 @@ def reply(thread: Thread, author: Member, body) -> Post:
         created_at=now,
     )
     db.session.add(post)
+    if held:
+        return _hold(post, thread, author, held)
     db.session.flush()
     mentioned = markup.mentioned_handles(body)
     notes = _notify_mentions(post, thread, author, mentioned)
@@ -791,11 +804,16 @@ def reply(thread: Thread, author: Member, body) -> Post:
     return post
 
 
-def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
+def edit_post(post: Post, by: Member, body, title=None, tags=None, reason=None) -> Post:
+    """The author's edit, or a moderator's with a reason (audited, the author is told)."""
     access.require_visible(by, post)
     access.require(access.can_edit_post(by, post), message="You can only edit your own posts.")
     thread = post.thread
     errors: dict = {}
+    if by.id != post.author_id:  # a moderator's edit: audited, the author is told
+        reason = checked_text(reason, "reason", errors, minimum=0, maximum=500)
+    else:
+        reason = None
     body = _body(body, errors)
     new_title = _title(title, errors) if post.is_opening and title is not None else None
     tag_names = checked_tags(tags, errors) if post.is_opening and tags is not None else None
@@ -810,7 +828,7 @@ def edit_post(post: Post, by: Member, body, title=None, tags=None) -> Post:
     if tag_names is not None:
         thread.tags = tag_rows(tag_names)
     notes = _notify_mentions(post, thread, by, markup.mentioned_handles(body) - old_mentions)
-    sent = events.record(events.post_edited, post, by=by, before=before)
+    sent = events.record(events.post_edited, post, by=by, before=before, reason=reason)
     _commit()
     sent()
     _announce(notes)
@@ -871,6 +889,7 @@ def give_kudos(post: Post, by: Member) -> Post:
     access.require(access.can_give_kudos(by, post), message="You cannot give kudos.")
     if has_given_kudos(post, by):
         return post
+    events.vote_attempted.send(by, kind="kudos", target=post)
     kudos = Kudos(post_id=post.id, member_id=by.id)
     try:
         with db.session.begin_nested():
@@ -1049,6 +1068,13 @@ def record_view(thread: Thread, viewer_key: str) -> bool:
         update(Thread).where(Thread.id == thread.id).values(view_count=Thread.view_count + 1)
     )
     db.session.expire(thread, ["view_count"])
+    if viewer_key.startswith("m:") and viewer_key[2:].isdigit():
+        # Trust levels count posts read; the view row above already de-duplicates.
+        db.session.execute(
+            update(Member)
+            .where(Member.id == int(viewer_key[2:]))
+            .values(posts_read=Member.posts_read + thread.reply_count + 1)
+        )
     db.session.commit()
     return True
 
@@ -1316,3 +1342,318 @@ def list_members(page=1, per_page=50, query_text: str | None = None):
     return db.paginate(
         query, page=min(page, MAX_PAGE), per_page=per_page, max_per_page=100, error_out=False
     )
+
+
+# ---- moderation actions -------------------------------------------------------------
+# The moderation domain changes community content only through these; each sends
+# its event (moderation audits it and tells the author). Content held by the spam
+# rules is stored hidden and uncounted, and published by approve_post.
+
+
+def screen_content(author: Member, kind: str, title, text, space: Space) -> str | None:
+    """Ask the screening receivers (moderation) before publishing: they raise to refuse
+    (a rate limit, too many links) or return a reason to hold it for approval."""
+    reasons = [
+        reason
+        for _receiver, reason in events.content_submitted.send(
+            author, kind=kind, title=title or "", text=text or "", space=space
+        )
+        if isinstance(reason, str) and reason
+    ]
+    return "; ".join(reasons)[:300] or None
+
+
+def _hold(post: Post, thread: Thread, author: Member, reason: str):
+    """Store a new thread or reply pending approval: no notifications, no publishing events."""
+    post.is_hidden = True
+    post.pending_reason = reason
+    if post.is_opening:
+        thread.is_hidden = True
+    db.session.flush()
+    sent = events.record(events.content_held, post, author=author, reason=reason)
+    _commit()
+    sent()
+    return thread if post.is_opening else post
+
+
+def _require_moderator(by) -> None:
+    access.require(access.is_moderator(by), message="Only moderators can do that.")
+
+
+def moderation_reason(reason, *, required: bool = True) -> str:
+    errors: dict = {}
+    reason = checked_text(reason, "reason", errors, minimum=1 if required else 0, maximum=500)
+    raise_if_invalid(errors)
+    return reason
+
+
+def _set_visible(post: Post, thread: Thread, visible: bool) -> None:
+    """Show or hide a post, keeping the reply count right; the opening post stands for
+    its whole thread."""
+    if post.is_opening:
+        thread.is_hidden = not visible
+    elif post.is_hidden == visible:
+        delta = 1 if visible else -1
+        db.session.execute(
+            update(Thread)
+            .where(Thread.id == thread.id)
+            .values(reply_count=Thread.reply_count + delta)
+        )
+        db.session.expire(thread, ["reply_count"])
+    post.is_hidden = not visible
+
+
+def hide_post(post: Post, by: Member | None, reason) -> Post:
+    """Hide a post (the opening post hides its thread). ``by=None`` is the automatic
+    hide at the flag threshold, pending review."""
+    if by is not None:
+        _require_moderator(by)
+    reason = moderation_reason(reason)
+    if post.deleted_at is not None:
+        raise Conflict("This post is deleted.")
+    if post.is_hidden and post.pending_reason is None:
+        return post
+    thread = post.thread
+    _set_visible(post, thread, False)
+    post.hidden_reason = reason
+    sent = events.record(events.post_hidden, post, thread=thread, by=by, reason=reason)
+    _commit()
+    sent()
+    return post
+
+
+def restore_post(post: Post, by: Member, reason="") -> Post:
+    """Undo a hide or a delete."""
+    _require_moderator(by)
+    reason = moderation_reason(reason, required=False)
+    if post.pending_reason is not None:
+        raise Conflict("This post awaits approval: approve it instead.")
+    if not post.is_hidden:
+        return post
+    thread = post.thread
+    _set_visible(post, thread, True)
+    post.hidden_reason = None
+    post.deleted_at = None
+    sent = events.record(events.post_restored, post, thread=thread, by=by, reason=reason)
+    _commit()
+    sent()
+    return post
+
+
+def delete_post(post: Post, by: Member, reason) -> Post:
+    """Soft delete: the row stays, hidden, for the audit trail; rejecting content held
+    for approval is a delete too."""
+    _require_moderator(by)
+    reason = moderation_reason(reason)
+    if post.deleted_at is not None:
+        return post
+    thread = post.thread
+    if post.pending_reason is None:
+        _set_visible(post, thread, False)
+    post.pending_reason = None
+    post.deleted_at = utcnow()
+    post.hidden_reason = reason
+    sent = events.record(events.post_deleted, post, thread=thread, by=by, reason=reason)
+    _commit()
+    sent()
+    return post
+
+
+def approve_post(post: Post, by: Member) -> Post:
+    """Publish a thread or reply held for approval, with the notifications and events
+    it would have had."""
+    _require_moderator(by)
+    if post.pending_reason is None:
+        raise Conflict("This post is not waiting for approval.")
+    thread, author = post.thread, post.author
+    post.pending_reason = None
+    post.is_hidden = False
+    mentioned = markup.mentioned_handles(post.body)
+    if post.is_opening:
+        thread.is_hidden = False
+        notes = _notify_mentions(post, thread, author, mentioned)
+        notes += _notify_space_followers(thread, author, skip={n.member_id for n in notes})
+        sent = events.record(events.thread_created, thread, post=post)
+    else:
+        db.session.execute(
+            update(Thread)
+            .where(Thread.id == thread.id)
+            .values(
+                reply_count=Thread.reply_count + 1,
+                last_post_at=utcnow(),
+                last_poster_id=author.id,
+            )
+        )
+        db.session.expire(thread, ["reply_count", "last_post_at", "last_poster_id"])
+        notes = _notify_mentions(post, thread, author, mentioned)
+        notes += _notify_followers(post, thread, author, skip={n.member_id for n in notes})
+        sent = events.record(events.post_created, post, thread=thread)
+    _commit()
+    sent()
+    _announce(notes)
+    return post
+
+
+def move_thread(thread: Thread, space: Space, by: Member, reason) -> Thread:
+    _require_moderator(by)
+    access.require_visible(by, space)
+    reason = moderation_reason(reason)
+    if thread.embed_url:
+        raise Invalid("An idea's discussion stays with its idea.")
+    if space.id == thread.space_id:
+        return thread
+    from_space = thread.space
+    thread.space_id = space.id
+    thread.space = space
+    sent = events.record(events.thread_moved, thread, from_space=from_space, by=by, reason=reason)
+    _commit()
+    sent()
+    return thread
+
+
+def lock_thread(thread: Thread, by: Member, reason, locked: bool = True) -> Thread:
+    """A locked thread refuses replies from members (moderators still may)."""
+    _require_moderator(by)
+    reason = moderation_reason(reason, required=locked)
+    if thread.is_locked == locked:
+        return thread
+    thread.is_locked = locked
+    sent = events.record(events.thread_locked, thread, by=by, locked=locked, reason=reason)
+    _commit()
+    sent()
+    return thread
+
+
+def unlock_thread(thread: Thread, by: Member, reason="") -> Thread:
+    return lock_thread(thread, by, reason, locked=False)
+
+
+def merge_threads(thread: Thread, into: Thread, by: Member, reason) -> Thread:
+    """Move every post of ``thread`` to the end of ``into`` (its opening post becomes a
+    reply); the merged thread is hidden and its page leads to ``into``."""
+    _require_moderator(by)
+    access.require_visible(by, into)
+    reason = moderation_reason(reason)
+    if thread.id == into.id:
+        raise Invalid("A thread cannot be merged into itself.", fields={"into": "Another thread."})
+    if thread.embed_url or into.embed_url:
+        raise Invalid("An idea's discussion cannot be merged.")
+    if thread.merged_into_id is not None or into.merged_into_id is not None:
+        raise Conflict("That thread was already merged.")
+    posts = list(
+        db.session.scalars(select(Post).where(Post.thread_id == thread.id).order_by(Post.number))
+    )
+    start = into.last_number
+    for offset, post in enumerate(posts, start=1):
+        post.thread = into
+        post.number = start + offset
+    into.last_number = start + len(posts)
+    into.reply_count = into.reply_count + sum(1 for p in posts if not p.is_hidden)
+    into.last_post_at = max(into.last_post_at, thread.last_post_at)
+    thread.accepted_post_id = None
+    thread.is_hidden = True
+    thread.reply_count = 0
+    thread.merged_into_id = into.id
+    copy_followers(thread, into)
+    sent = events.record(events.threads_merged, thread, into=into, by=by, reason=reason)
+    _commit()
+    sent()
+    return into
+
+
+def merged_into(thread_id, viewer) -> Thread | None:
+    """Where a merged thread's page leads, if the viewer may see it."""
+    thread = row_by_id(Thread, thread_id)
+    if thread is None or thread.merged_into_id is None:
+        return None
+    target = db.session.get(Thread, thread.merged_into_id)
+    return target if access.can_view_thread(viewer, target) else None
+
+
+def ban_member(member: Member, by: Member, reason) -> Member:
+    """A banned member cannot sign in; every session, token and socket ends now."""
+    _require_moderator(by)
+    reason = moderation_reason(reason)
+    if member.id == by.id or member.is_admin:
+        raise NotAllowed("Admins (and yourself) cannot be banned.")
+    if member.is_banned:
+        return member
+    member.banned_at = utcnow()
+    member.session_epoch += 1
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    sent = events.record(events.member_banned, member, by=by, reason=reason)
+    _commit()
+    sent()
+    events.sessions_ended.send(member, session_key=None)
+    return member
+
+
+def unban_member(member: Member, by: Member) -> Member:
+    _require_moderator(by)
+    member.banned_at = None
+    _commit()
+    return member
+
+
+def warn_member(member: Member, by: Member, reason) -> Notification:
+    """A private warning: a notification and an e-mail with the moderator's reason."""
+    _require_moderator(by)
+    reason = moderation_reason(reason)
+    note = Notification(
+        member_id=member.id,
+        kind="warning",
+        actor_id=by.id,
+        summary=f"A moderator warned you: {reason}"[:300],
+        url=url_for("community.profile", member_id=member.id),
+    )
+    db.session.add(note)
+    db.session.add(
+        EmailOutbox(
+            member_id=member.id,
+            subject="A warning from the community moderators",
+            body=f"Hello {member.display_name},\n\nA moderator warned you:\n\n{reason}\n",
+        )
+    )
+    sent = events.record(events.member_warned, member, by=by, reason=reason)
+    _commit()
+    sent()
+    _announce([note])
+    return note
+
+
+TRUST_LEVELS = range(5)
+
+
+def set_trust_level(member: Member, level, *, by: Member | None = None, locked=None) -> Member:
+    """Store a trust level computed by moderation (``by=None``; a locked level stays), or
+    set by a moderator, who may lock it."""
+    if by is not None:
+        _require_moderator(by)
+    if not isinstance(level, int) or isinstance(level, bool) or level not in TRUST_LEVELS:
+        raise Invalid("A trust level is 0 to 4.", fields={"level": "0 to 4."})
+    if by is None and member.trust_level_locked:
+        return member
+    member.trust_level = level
+    if locked is not None:
+        member.trust_level_locked = bool(locked)
+    _commit()
+    return member
+
+
+def record_visit(member: Member) -> bool:
+    """Count a day visited: at most one write per member and day."""
+    today = utcnow().date().isoformat()
+    if member.last_visit_day == today:
+        return False
+    db.session.execute(
+        update(Member)
+        .where(Member.id == member.id, Member.last_visit_day.is_distinct_from(today))
+        .values(days_visited=Member.days_visited + 1, last_visit_day=today, last_seen_at=utcnow())
+    )
+    db.session.commit()
+    db.session.refresh(member)
+    return True

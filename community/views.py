@@ -237,7 +237,15 @@ def thread_feed(thread_id):
 
 @bp.get("/t/<int:thread_id>")
 def thread(thread_id):
-    thread = services.get_thread(thread_id, current_user)
+    try:
+        thread = services.get_thread(thread_id, current_user)
+    except NotFound:
+        into = services.merged_into(thread_id, current_user)
+        if into is None:
+            raise
+        return redirect(url_for("community.thread", thread_id=into.id), 301)
+    if thread.merged_into_id and services.merged_into(thread.id, current_user):
+        return redirect(url_for("community.thread", thread_id=thread.merged_into_id), 301)
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
     services.record_view(thread, viewer_key())
@@ -385,16 +393,20 @@ def register():
         return redirect(url_for("community.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            member = services.register_member(
-                form.email.data, form.display_name.data, form.password.data
-            )
-        except DomainError as error:
-            show_form_errors(form, error)
+        if form.website.data:
+            # The honeypot was filled in: a robot. Nothing is stored.
+            flash("We could not create that account.", "error")
         else:
-            _sign_in(member)
-            flash(f"Welcome to the community, {member.display_name}!", "success")
-            return redirect(url_for("community.index"))
+            try:
+                member = services.register_member(
+                    form.email.data, form.display_name.data, form.password.data
+                )
+            except DomainError as error:
+                show_form_errors(form, error)
+            else:
+                _sign_in(member)
+                flash(f"Welcome to the community, {member.display_name}!", "success")
+                return redirect(url_for("community.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("community/register.html", form=form), status
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from . import access, services
+from .errors import RateLimited
 from .markup import as_markup, excerpt
 from .models import utcnow
 
@@ -59,7 +60,10 @@ def page_arg() -> int:
 
 
 def show_form_errors(form, error) -> None:
-    """Attach a service's field errors to the form's fields; anything else is flashed."""
+    """Attach a service's field errors to the form's fields; anything else is flashed.
+    A rate limit is not a form error: it answers 429 saying when to try again."""
+    if isinstance(error, RateLimited):
+        raise error
     shown = False
     for field, message in error.fields.items():
         if field in form:

@@ -116,6 +116,9 @@ class Idea(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas_idea.id"))
     # The idea's comments: a community discussion attached to the idea's page.
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("community_thread.id"))
+    # Hidden by a moderator (ideas/services.hide_idea): only moderators and the author see it.
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
 
     area: Mapped[Area] = relationship(lazy="joined")
     author: Mapped[Member] = relationship(lazy="joined")

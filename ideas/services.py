@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app, url_for
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -112,9 +112,26 @@ def get_area(slug, viewer) -> Area:
 # ---- ideas ----------------------------------------------------------------------------
 
 
+def can_view_idea(viewer, idea: Idea | None) -> bool:
+    """Hidden ideas show to moderators and their author only."""
+    if idea is None or not access.can_view_space(viewer, idea.area.space):
+        return False
+    if idea.hidden_at is None or access.is_moderator(viewer):
+        return True
+    return getattr(viewer, "is_authenticated", False) and viewer.id == idea.author_id
+
+
+def _not_hidden(viewer):
+    if access.is_moderator(viewer):
+        return true()
+    if getattr(viewer, "is_authenticated", False):
+        return or_(Idea.hidden_at.is_(None), Idea.author_id == viewer.id)
+    return Idea.hidden_at.is_(None)
+
+
 def get_idea(idea_id, viewer) -> Idea:
     idea = community.row_by_id(Idea, idea_id)
-    if idea is None or not access.can_view_space(viewer, idea.area.space):
+    if not can_view_idea(viewer, idea):
         raise NotFound("No such idea.")
     return idea
 
@@ -133,6 +150,7 @@ def submit_idea(author: Member, area: Area, title, body, tags=None) -> Idea:
     body = community.checked_text(body, "body", errors, maximum=_cfg("BODY_MAX"))
     tag_names = community.checked_tags(tags, errors)
     community.raise_if_invalid(errors)
+    held = community.screen_content(author, "idea", title, body, area.space)
     now = utcnow()
     idea = Idea(
         area_id=area.id,
@@ -156,7 +174,12 @@ def submit_idea(author: Member, area: Area, title, body, tags=None) -> Idea:
     idea.thread_id = community.start_attached_discussion(
         area.space, author, title, idea_url(idea)
     ).id
-    sent = events.record(events.idea_submitted, idea, by=author)
+    if held:  # kept out of sight until a moderator approves it (restore_idea)
+        idea.hidden_at = now
+        idea.hidden_reason = f"Awaiting approval: {held}"[:500]
+        sent = events.record(events.content_held, idea, author=author, reason=held)
+    else:
+        sent = events.record(events.idea_submitted, idea, by=author)
     db.session.commit()
     sent()
     return idea
@@ -196,6 +219,7 @@ def vote(idea: Idea, member: Member, importance=None) -> Vote:
     access.require(not member.is_suspended, message="Suspended members cannot vote.")
     importance = _checked_importance(importance)
     _require_open(idea)
+    events.vote_attempted.send(member, kind="vote", target=idea)
     existing = my_vote(idea, member, include_voided=True)
     if existing is not None:
         if existing.voided_at is not None:
@@ -470,7 +494,7 @@ def member_votes(member: Member, viewer) -> list[Vote]:
 
 def _visible_ideas(viewer):
     visible_areas = select(Area.id).where(Area.space_id.in_(access.visible_space_ids(viewer)))
-    return select(Idea).where(Idea.area_id.in_(visible_areas))
+    return select(Idea).where(Idea.area_id.in_(visible_areas), _not_hidden(viewer))
 
 
 # What a list shows of each idea, loaded for the whole page in a fixed number of queries.
@@ -828,10 +852,46 @@ def visible_idea_filter(viewer):
     """SQL condition on Idea rows the viewer may see (for other domains' lists)."""
     return Idea.area_id.in_(
         select(Area.id).where(Area.space_id.in_(access.visible_space_ids(viewer)))
-    )
+    ) & _not_hidden(viewer)
 
 
 def ideas_by_ids(ids: list[int]) -> list[Idea]:
     if not ids:
         return []
     return list(db.session.scalars(select(Idea).where(Idea.id.in_(ids))))
+
+
+# ---- moderation actions -------------------------------------------------------------
+
+
+def hide_idea(idea: Idea, by: Member | None, reason) -> Idea:
+    """Hide an idea (``by=None``: automatically at the flag threshold, pending review)."""
+    if by is not None:
+        access.require(access.is_moderator(by), message="Only moderators hide ideas.")
+    reason = community.moderation_reason(reason)
+    if idea.hidden_at is not None:
+        return idea
+    idea.hidden_at = utcnow()
+    idea.hidden_reason = reason
+    sent = events.record(events.idea_hidden, idea, by=by, reason=reason)
+    db.session.commit()
+    sent()
+    return idea
+
+
+def restore_idea(idea: Idea, by: Member, reason="") -> Idea:
+    """Show a hidden idea again; an idea held for approval is published (announced) now."""
+    access.require(access.is_moderator(by), message="Only moderators restore ideas.")
+    reason = community.moderation_reason(reason, required=False)
+    if idea.hidden_at is None:
+        return idea
+    was_held = (idea.hidden_reason or "").startswith("Awaiting approval")
+    idea.hidden_at = None
+    idea.hidden_reason = None
+    sent = [events.record(events.idea_restored, idea, by=by, reason=reason)]
+    if was_held:
+        sent.append(events.record(events.idea_submitted, idea, by=idea.author))
+    db.session.commit()
+    for send in sent:
+        send()
+    return idea

@@ -13,7 +13,8 @@ from flask import current_app
 import community.models  # noqa: F401 - each domain's models register their tables
 import crm_bridge.models  # noqa: F401
 import ideas.models  # noqa: F401
-import moderation.listening.models  # noqa: F401
+import moderation.listening.models
+import moderation.models  # noqa: F401
 import reputation.models  # noqa: F401
 
 config = context.config

@@ -328,7 +328,7 @@ def test_admin_sets_roles(admin, make_member, received):
     assert sam.roles == {"member", "moderator"}
     event = [r for r in received if r.name == "member_updated"][-1]
     assert event.sender is sam
-    assert event.kwargs == {"changed": {"roles"}}
+    assert event.kwargs == {"changed": {"roles"}, "by": admin}
 
     services.set_roles(sam, [], by=admin)
     db.session.expire_all()
