@@ -28,7 +28,7 @@ def _load(session: Session, ids: list[int]) -> dict[int, dict]:
     rows = session.execute(
         select(
             Idea.id, Idea.author_id, Idea.title, Idea.body, Idea.status, Idea.created_at,
-            Idea.status_changed_at, Idea.edited_at, Area.space_id,
+            Idea.status_changed_at, Idea.edited_at, Idea.hidden_at, Area.space_id,
         )
         .join(Area, Area.id == Idea.area_id)
         .where(Idea.id.in_(ids), Idea.merged_into_id.is_(None))
@@ -58,7 +58,8 @@ def _load(session: Session, ids: list[int]) -> dict[int, dict]:
             "space": str(row.space_id),
             # "Solved" for an idea: the company delivered it.
             "solved": "1" if row.status == "delivered" else "0",
-            "hidden": "0",
+            # Hidden (or held for approval): only moderators and the author find it.
+            "hidden": "1" if row.hidden_at else "0",
             "author": str(row.author_id),
             "created": row.created_at,
             "activity": activity,

@@ -87,3 +87,14 @@ def test_a_rebuild_indexes_ideas_too(app, make_idea):
     with app.app_context():
         search.reindex()
     assert ("idea", idea.id) in keys(find(app, "offline mobile"))
+
+
+def test_a_hidden_idea_is_found_only_by_moderators_and_its_author(app, make_idea, moderator):
+    idea = make_idea(title="Quantum billing integration")
+    with app.test_request_context():
+        services.hide_idea(
+            db.session.get(Idea, idea.id), db.session.get(Member, moderator.id), "Off topic."
+        )
+    assert find(app, "quantum billing").total == 0
+    assert ("idea", idea.id) in keys(find(app, "quantum billing", moderator))
+    assert ("idea", idea.id) in keys(find(app, "quantum billing", idea.author))
