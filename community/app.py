@@ -14,6 +14,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Importing realtime registers its Socket.IO handlers on `socketio` before any
 # init_app; importing api and views attaches their routes to the blueprints.
+import advisory
+import advisory.api
+import advisory.cli
+import advisory.demo
+import advisory.openapi
+import advisory.subscribers
+import advisory.views
 import ideas
 import ideas.api
 import ideas.cli
@@ -92,9 +99,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(ideas.bp)
     app.register_blueprint(ideas.api_bp)
+    app.register_blueprint(advisory.bp)
+    app.register_blueprint(advisory.api_bp)
     app.extensions["parley_openapi"] = [
         {"paths": openapi.PATHS, "schemas": openapi.SCHEMAS},
         {"paths": ideas.openapi.PATHS, "schemas": ideas.openapi.SCHEMAS},
+        {"paths": advisory.openapi.PATHS, "schemas": advisory.openapi.SCHEMAS},
     ]
 
 
@@ -103,12 +113,15 @@ def _connect_subscribers() -> None:
     ideas.realtime.connect_subscribers()
     ideas.demo.connect_subscribers()
     ideas.subscribers.connect_subscribers()
+    advisory.subscribers.connect_subscribers()
+    advisory.demo.connect_subscribers()
     search.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
     cli.register(app)
     ideas.cli.register(app)
+    advisory.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

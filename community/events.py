@@ -234,6 +234,12 @@ space_member_removed = _events.signal(
     "Member; by: Member or None; reason: str.",
 )
 
+private_space_viewed = _events.signal(
+    "private_space_viewed",
+    doc="An admin who does not belong to a private space was served its content (for the "
+    "audit trail). sender: Space; by: the admin Member; path: str, the request path.",
+)
+
 
 def catalogue():
     """Every event of the catalogue, by name (used by the docs and the architecture test)."""

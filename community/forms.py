@@ -25,6 +25,8 @@ class RegisterForm(FlaskForm):
     email = EmailField("E-mail address")
     display_name = StringField("Display name")
     password = PasswordField("Password", description="At least 10 characters.")
+    # Where to go once registered (an invitation link, say); checked to stay on the site.
+    next = HiddenField()
 
 
 class LoginForm(FlaskForm):

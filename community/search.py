@@ -1184,6 +1184,12 @@ def on_post_changed(post, **_):
     _safely(lambda: [f"thread:{post.thread_id}"])
 
 
+def on_thread_moved(thread, **_):
+    """A moved thread carries its new space into the index at once: a thread moved
+    into a private space must stop showing up in anyone else's results."""
+    _safely(lambda: [f"thread:{thread.id}"])
+
+
 def on_member_changed(member, **_):
     _safely(lambda: [f"member:{member.id}"])
 
@@ -1197,5 +1203,6 @@ def connect_subscribers() -> None:
         events.answer_unaccepted,
     ):
         signal.connect(on_post_changed)
+    events.thread_moved.connect(on_thread_moved)
     events.member_joined.connect(on_member_changed)
     events.member_updated.connect(on_member_changed)

@@ -312,8 +312,10 @@ def kudos(post_id):
 @_limit("RATELIMIT_REGISTER")
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("community.index"))
+        return redirect(_safe_next(request.args.get("next")))
     form = RegisterForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         try:
             member = services.register_member(
@@ -324,7 +326,7 @@ def register():
         else:
             _sign_in(member)
             flash(f"Welcome to the community, {member.display_name}!", "success")
-            return redirect(url_for("community.index"))
+            return redirect(_safe_next(form.next.data))
     status = 422 if request.method == "POST" else 200
     return render_template("community/register.html", form=form), status
 
