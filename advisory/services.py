@@ -497,7 +497,7 @@ def _matches(member: Member, condition: dict, today: date) -> bool:
     if op == "within_months":
         if actual is None:
             return False
-        return today <= actual <= today + timedelta(days=int(Decimal(value) * 30.44))
+        return today <= actual <= today + timedelta(days=int(Decimal(value) * Decimal("30.44")))
     return False
 
 

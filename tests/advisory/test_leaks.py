@@ -11,13 +11,15 @@ engineers add later are swept too: the crawl walks the URL map.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
-from urllib.parse import unquote_plus
 from datetime import timedelta
+from urllib.parse import unquote_plus
 
 import pytest
 from flask import url_for
+from werkzeug.routing import BuildError
 
 from advisory import services
 from community import services as community
@@ -70,10 +72,8 @@ def sweep(app, client, canaries, *, ids, slugs, extra=()):
                 kind = type(converter).__name__
                 options.append([(name, v) for v in (ids if kind == "IntegerConverter" else slugs)])
             for combo in itertools.islice(itertools.product(*options), 200):
-                try:
+                with contextlib.suppress(ValueError, BuildError):
                     urls.append(url_for(rule.endpoint, **dict(combo)))
-                except Exception:  # noqa: BLE001 - a converter refusing a value is no route
-                    continue
     for canary in canaries:
         key = canary.split("-")[0]
         urls += [route.format(key, key) for route in SEARCH_ROUTES]
@@ -157,11 +157,11 @@ def world(app, cab, make_member, make_space, make_committee, invite_and_join, lo
         slugs = [space.slug, services.area_of(committee).slug, CANARIES["tag"], "lobby"]
         private_thread_ids = {thread.id, idea.thread_id}
         public_id = public.id
-    return dict(
-        ordinary=ordinary, other=other, sockets=sockets, ids=ids, slugs=slugs,
-        private_thread_ids=private_thread_ids, public_id=public_id, thread_id=thread.id,
-        idea_id=idea.id,
-    )  # fmt: skip
+    return {
+        "ordinary": ordinary, "other": other, "sockets": sockets, "ids": ids, "slugs": slugs,
+        "private_thread_ids": private_thread_ids, "public_id": public_id,
+        "thread_id": thread.id, "idea_id": idea.id,
+    }  # fmt: skip
 
 
 def clients(app, login, world):
