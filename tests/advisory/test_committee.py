@@ -144,8 +144,9 @@ def test_removal_cuts_an_open_socket_out_of_the_spaces_rooms(app, cab, login, ma
     assert [e["name"] for e in sock.get_received()].count("post_created") == 0
 
 
-def test_a_term_ending_makes_members_alumni_with_the_badge_and_no_access(app, cab, make_member,
-                                                                         invite_and_join):  # fmt: skip
+def test_a_term_ending_makes_members_alumni_with_the_badge_and_no_access(
+    app, cab, make_member, invite_and_join
+):
     alum = make_member("Al Alum")
     with app.test_request_context():
         cohort = services.create_cohort(
@@ -362,6 +363,7 @@ def test_api_creates_spaces_invites_and_accepts(app, client, admin, make_member,
     assert again.status_code == 404
     public = client.post(
         "/api/v1/spaces", headers=admin_headers,
-        json={"name": "Open Advisory", "slug": "open-adv", "kind": "advisory", "visibility": "public"},
+        json={"name": "Open Advisory", "slug": "open-adv", "kind": "advisory",
+              "visibility": "public"},
     )  # fmt: skip
     assert public.status_code == 422
