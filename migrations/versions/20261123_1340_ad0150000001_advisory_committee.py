@@ -1,7 +1,7 @@
 """advisory committee: charter, cohorts, seats, invitations, rules, meetings, RSVPs,
 rewards; alumni as a space role; e-mail to a bare address
 
-Revision ID: advisory0001
+Revision ID: ad0150000001
 Revises: c0ffee000005
 Create Date: 2026-11-23 13:40:00
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "advisory0001"
+revision = "ad0150000001"
 down_revision = "c0ffee000005"
 branch_labels = None
 depends_on = None
