@@ -171,6 +171,17 @@ def clients(app, login, world):
     return {"visitor": visitor, "ordinary": ordinary, "other": other}
 
 
+def test_staff_who_do_not_belong_see_nothing_either(app, login, world, make_member):
+    """Moderators, support agents, sales and product managers are not let in by
+    their role: only admins, hosts and members are."""
+    staff = make_member(
+        "Stef Staff", roles=["moderator", "support_agent", "sales", "product_manager"]
+    )
+    client = login(staff, the_client=app.test_client())
+    leaks = sweep(app, client, list(CANARIES.values()), ids=world["ids"], slugs=world["slugs"])
+    assert leaks == []
+
+
 def test_private_content_reaches_no_outsider_on_any_surface(app, login, world):
     canaries = list(CANARIES.values())
     for name, client in clients(app, login, world).items():
