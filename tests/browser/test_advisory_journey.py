@@ -46,7 +46,7 @@ def delivered_invitation(tmp_path_factory) -> str:
     for path in sorted((instance / "mail").glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         if message["To"] == CUSTOMER:
-            body = message.get_body(preferred_types=("plain",)).get_content()
+            body = message.get_body(preferencelist=("plain",)).get_content()
             return re.search(r"https?://\S+/advisory/invitations/\S+", body).group(0)
     raise AssertionError("no invitation e-mail for the customer")
 
@@ -89,7 +89,7 @@ def test_invite_register_accept_suggest_answer_badge(live_server, browser, tmp_p
     customer.click("text=Make a suggestion")
     customer.fill("#title", "Audit log export for compliance teams")
     customer.fill("#body", "Our auditors need a monthly export of every admin action.")
-    customer.click("button[type=submit]")
+    customer.click("text=Submit idea")
     expect(customer.locator("h1")).to_contain_text("Audit log export for compliance teams")
     idea_url = customer.url
 
