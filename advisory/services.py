@@ -206,6 +206,26 @@ def has_badge(member) -> bool:
     return member.id in badge_holder_ids()
 
 
+def sits_on_a_committee(member) -> bool:
+    if member is None or not getattr(member, "is_authenticated", False):
+        return False
+    if member.is_admin:
+        return True
+    return (
+        db.session.scalar(
+            select(SpaceMembership.id)
+            .join(Space, Space.id == SpaceMembership.space_id)
+            .where(
+                Space.kind == "advisory",
+                SpaceMembership.member_id == member.id,
+                SpaceMembership.role.in_(ACTIVE_SPACE_ROLES),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def remove_member(committee: Committee, member: Member, by) -> None:
     community.remove_space_member(committee.space, member, by=by)
 

@@ -71,6 +71,12 @@ def advisory_badge(member) -> Markup:
     )
 
 
+@bp.app_template_global("in_advisory_committee")
+def in_advisory_committee(member) -> bool:
+    """Show the Committees link to admins and to hosts and members of one."""
+    return services.sits_on_a_committee(member)
+
+
 # ---- committees ---------------------------------------------------------------------
 
 
