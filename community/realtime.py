@@ -177,4 +177,5 @@ def connect_subscribers() -> None:
     events.notifications_read.connect(on_notifications_read)
     events.sessions_ended.connect(on_sessions_ended)
     events.member_suspended.connect(on_member_suspended)
+    events.member_banned.connect(on_member_suspended)  # a ban ends every live connection too
     events.space_member_removed.connect(on_space_member_removed)

@@ -290,3 +290,15 @@ def test_a_revoked_invitation_link_shows_nothing(app, login, world, cab):
     assert response.status_code == 404
     canaries = [*CANARIES.values(), cab.space.name]
     assert sweep(app, client, canaries, ids=world["ids"], slugs=world["slugs"], extra=[path]) == []
+
+
+def test_a_banned_members_open_socket_is_closed(app, login, world, cab):
+    """Banning is moderation's; whoever sends member_banned, live connections end."""
+    from community import events
+
+    http = login(cab.second, the_client=app.test_client())
+    sock = socketio.test_client(app, flask_test_client=http)
+    assert sock.emit("join_thread", {"thread_id": world["thread_id"]}, callback=True)["ok"]
+    with app.test_request_context():
+        events.member_banned.send(attached(cab.second), by=attached(cab.admin), reason="abuse")
+    assert not sock.is_connected()
