@@ -8,11 +8,12 @@ A member who may not see something gets "not found", never "forbidden".
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from sqlalchemy import false, or_, select, true
 
 from .errors import NotAllowed, NotFound
 from .extensions import db
-from .models import Member, Post, Space, SpaceMembership, Thread
+from .models import ACTIVE_SPACE_ROLES, Member, Post, Space, SpaceMembership, Thread
 
 
 def _member(member) -> Member | None:
@@ -33,7 +34,9 @@ def visible_space_filter(member):
     public = Space.visibility == "public"
     if member is None:
         return public
-    joined = select(SpaceMembership.space_id).where(SpaceMembership.member_id == member.id)
+    joined = select(SpaceMembership.space_id).where(
+        SpaceMembership.member_id == member.id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
+    )
     return or_(public, Space.id.in_(joined))
 
 
@@ -42,18 +45,42 @@ def visible_space_ids(member):
     return select(Space.id).where(visible_space_filter(member))
 
 
-def is_space_member(member, space: Space) -> bool:
+def space_role(member, space: Space) -> str | None:
+    """'host', 'member', 'alumni' (no access any more), or None."""
     member = _member(member)
-    if member is None:
-        return False
-    return (
-        db.session.scalar(
-            select(SpaceMembership.id).where(
-                SpaceMembership.space_id == space.id, SpaceMembership.member_id == member.id
-            )
+    if member is None or space is None:
+        return None
+    return db.session.scalar(
+        select(SpaceMembership.role).where(
+            SpaceMembership.space_id == space.id, SpaceMembership.member_id == member.id
         )
-        is not None
     )
+
+
+def is_space_member(member, space: Space) -> bool:
+    """Hosts and members belong; alumni no longer do."""
+    return space_role(member, space) in ACTIVE_SPACE_ROLES
+
+
+def is_space_host(member, space: Space) -> bool:
+    return space_role(member, space) == "host"
+
+
+def can_host_space(member, space: Space | None) -> bool:
+    """Hosts run a private space (charter, invitations, meetings); admins may too."""
+    member = _member(member)
+    if member is None or space is None:
+        return False
+    return member.is_admin or is_space_host(member, space)
+
+
+def _note_admin_view(member: Member, space: Space) -> None:
+    """An admin reading a private space they do not belong to: the app sends
+    ``private_space_viewed`` for the request's signed-in admin once it is served
+    (community/web.py), so every such view reaches the audit trail."""
+    if has_request_context():
+        noted = g.setdefault("private_space_views", {})
+        noted.setdefault((space.id, member.id), space)
 
 
 def can_view_space(member, space: Space | None) -> bool:
@@ -62,7 +89,14 @@ def can_view_space(member, space: Space | None) -> bool:
     if space.visibility == "public":
         return True
     member = _member(member)
-    return member is not None and (member.is_admin or is_space_member(member, space))
+    if member is None:
+        return False
+    if is_space_member(member, space):
+        return True
+    if member.is_admin:
+        _note_admin_view(member, space)
+        return True
+    return False
 
 
 def can_post_in(member, space: Space) -> bool:
@@ -74,6 +108,14 @@ def can_review_ideas(member) -> bool:
     """Product managers (and admins) set idea statuses, merge ideas and see demand by value."""
     member = _member(member)
     return member is not None and member.has_role("product_manager", "admin")
+
+
+def can_respond_to_ideas(member, space: Space) -> bool:
+    """Who answers ideas in a space: product managers who may see it, and the hosts
+    of a private (advisory) space, who answer their committee's suggestions."""
+    if not can_view_space(member, space):
+        return False
+    return can_review_ideas(member) or (space.is_private and is_space_host(member, space))
 
 
 def can_manage_spaces(member) -> bool:

@@ -237,6 +237,17 @@ def spaces():
     return jsonify(whole_list(result))
 
 
+@api_bp.post("/spaces")
+@_limit("RATELIMIT_POSTING")
+def create_space():
+    """Admins create spaces; the creator of a private space becomes its host."""
+    member = signed_in()
+    data = json_body()
+    fields = {k: data.get(k) for k in ("name", "slug", "kind", "visibility", "description")}
+    space = services.create_space(member, **fields)
+    return jsonify(space_json(space)), 201
+
+
 @api_bp.get("/spaces/<slug>")
 def space(slug):
     return jsonify(space_json(services.get_space(slug, current_user)))

@@ -14,6 +14,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Importing realtime registers its Socket.IO handlers on `socketio` before any
 # init_app; importing api and views attaches their routes to the blueprints.
+import advisory
+import advisory.api
+import advisory.cli
+import advisory.demo
+import advisory.openapi
+import advisory.subscribers
+import advisory.views
 import crm_bridge
 import crm_bridge.api
 import crm_bridge.cli
@@ -127,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         (moderation.listening.bp, moderation.listening.api_bp, moderation.listening.openapi),
         (reputation.bp, reputation.api_bp, reputation.openapi),
         (crm_bridge.bp, crm_bridge.api_bp, crm_bridge.openapi),
+        (advisory.bp, advisory.api_bp, advisory.openapi),
     ]
     for pages, api_pages, _document in domains:
         app.register_blueprint(pages)
@@ -148,6 +156,8 @@ def _connect_subscribers() -> None:
     reputation.demo.connect_subscribers()
     moderation.subscribers.connect_subscribers()
     moderation.demo.connect_subscribers()
+    advisory.subscribers.connect_subscribers()
+    advisory.demo.connect_subscribers()
     search.connect_subscribers()
     crm_bridge.subscribers.connect_subscribers()
     crm_bridge.demo.connect_subscribers()
@@ -159,6 +169,7 @@ def _register_cli(app: Flask) -> None:
     crm_bridge.cli.register(app)
     reputation.cli.register(app)
     moderation.cli.register(app)
+    advisory.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

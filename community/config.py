@@ -43,6 +43,10 @@ class Config:
     SMTP_USERNAME = None
     SMTP_PASSWORD = None
     MAIL_MAX_ATTEMPTS = 5
+    # Advisory committees: invitation links expire; meetings are reminded ahead.
+    ADVISORY_INVITATION_DAYS = 14
+    ADVISORY_REMINDER_HOURS = 24
+    ADVISORY_CHECK_SECONDS = 300
 
     # argon2id cost (RFC 9106 second recommended option)
     PASSWORD_HASH_TIME_COST = 3

@@ -275,6 +275,11 @@ crm_link_changed = _events.signal(
     "method: 'email', 'sso', 'manual' or 'import'; by: Member or None when automatic; "
     "reason: str.",
 )
+private_space_viewed = _events.signal(
+    "private_space_viewed",
+    doc="An admin who does not belong to a private space was served its content (for the "
+    "audit trail). sender: Space; by: the admin Member; path: str, the request path.",
+)
 
 
 def catalogue():

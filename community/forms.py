@@ -27,6 +27,8 @@ class RegisterForm(FlaskForm):
     password = PasswordField("Password", description="At least 10 characters.")
     # A honeypot: people never see it (CSS hides it); robots fill every field.
     website = StringField("Leave this empty")
+    # Where to go once registered (an invitation link, say); checked to stay on the site.
+    next = HiddenField()
 
 
 class LoginForm(FlaskForm):

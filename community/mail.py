@@ -35,7 +35,10 @@ def _message(row: EmailOutbox) -> EmailMessage:
     cfg = current_app.config
     message = EmailMessage()
     message["From"] = cfg["MAIL_FROM"]
-    message["To"] = formataddr((row.member.display_name, row.member.email))
+    if row.member is not None:
+        message["To"] = formataddr((row.member.display_name, row.member.email))
+    else:
+        message["To"] = row.to_address
     message["Subject"] = row.subject
     domain = cfg["MAIL_FROM"].rsplit("@", 1)[-1].strip(">") or "localhost"
     message["Message-ID"] = f"<outbox-{row.id}@{domain}>"

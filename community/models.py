@@ -31,7 +31,9 @@ STAFF_ROLES = ("moderator", "product_manager", "support_agent", "sales", "admin"
 THREAD_KINDS = ("question", "discussion")
 SPACE_KINDS = ("forum", "advisory")
 SPACE_VISIBILITIES = ("public", "private")
-SPACE_ROLES = ("host", "member")
+# Alumni keep the record (and an advisory badge) of having belonged, without access.
+SPACE_ROLES = ("host", "member", "alumni")
+ACTIVE_SPACE_ROLES = ("host", "member")
 NOTIFICATION_KINDS = ("reply", "mention", "accepted", "kudos", "thread")
 
 
@@ -464,14 +466,17 @@ class Notification(db.Model):
 
 class EmailOutbox(db.Model):
     """E-mail to send, written in the same transaction as its cause and delivered
-    later, at least once, by the mail worker (nothing is lost if it is down)."""
+    later, at least once, by the mail worker (nothing is lost if it is down).
+    Mail goes to a member, or to a bare address (an invitation to someone who has
+    no account yet)."""
 
     __tablename__ = "community_email_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(
+    member_id: Mapped[int | None] = mapped_column(
         ForeignKey("community_member.id", ondelete="CASCADE"), index=True
     )
+    to_address: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -479,4 +484,4 @@ class EmailOutbox(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    member: Mapped[Member] = relationship()
+    member: Mapped[Member | None] = relationship()

@@ -134,7 +134,22 @@ PATHS = {
         "get": {
             "summary": "Spaces the caller may see",
             "responses": answer("Spaces", page_of("Space")),
-        }
+        },
+        "post": {
+            "summary": "Admins: create a space (the creator of a private space is its host; "
+            "an advisory space is private and gets its committee and suggestions board)",
+            "requestBody": body(
+                {
+                    "name": {"type": "string"},
+                    "slug": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["forum", "advisory"]},
+                    "visibility": {"type": "string", "enum": ["public", "private"]},
+                    "description": {"type": "string"},
+                },
+                ["name", "slug"],
+            ),
+            "responses": answer("The space", ref("Space"), "201", (400, 401, 403, 409, 422)),
+        },
     },
     "/api/v1/spaces/{slug}": {
         "get": {

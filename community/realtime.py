@@ -9,13 +9,16 @@ the new reply's HTML through an access-checked route.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import session
 from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from . import events, services
 from .errors import NotFound
-from .extensions import socketio
+from .extensions import db, socketio
+from .models import Thread
 
 
 def member_room(member_id: int) -> str:
@@ -67,6 +70,42 @@ def disconnect_room(room: str) -> None:
     participants = list(server.manager.get_participants("/", room))
     for sid, _eio_sid in participants:
         server.disconnect(sid, namespace="/")
+
+
+# Which space a room's content lives in, per room prefix ("thread", and "idea"
+# registered by ideas), so a member removed from a space leaves its rooms.
+ROOM_SPACES: dict[str, Callable[[int], int | None]] = {
+    "thread": lambda thread_id: db.session.scalar(
+        db.select(Thread.space_id).where(Thread.id == thread_id)
+    ),
+}
+
+
+def register_room_space(prefix: str, space_of: Callable[[int], int | None]) -> None:
+    ROOM_SPACES[prefix] = space_of
+
+
+def _room_space(room: str) -> int | None:
+    prefix, _, number = room.partition(":")
+    space_of = ROOM_SPACES.get(prefix)
+    if space_of is None or not number.isdigit():
+        return None
+    return space_of(int(number))
+
+
+def leave_space_rooms(member_id: int, space_id: int) -> int:
+    """Take every open connection of the member out of the rooms of one space's
+    content, at once; returns how many room memberships ended."""
+    server = socketio.server
+    if server is None:
+        return 0
+    left = 0
+    for sid, _eio_sid in list(server.manager.get_participants("/", member_room(member_id))):
+        for room in list(server.manager.get_rooms(sid, "/")):
+            if isinstance(room, str) and _room_space(room) == space_id:
+                server.leave_room(sid, room, namespace="/")
+                left += 1
+    return left
 
 
 # ---- event subscribers --------------------------------------------------------
@@ -124,6 +163,10 @@ def on_member_suspended(member, **_):
     disconnect_room(member_room(member.id))
 
 
+def on_space_member_removed(space, member, **_):
+    leave_space_rooms(member.id, space.id)
+
+
 def connect_subscribers() -> None:
     events.post_created.connect(on_post_created)
     events.kudos_given.connect(on_kudos_changed)
@@ -134,3 +177,5 @@ def connect_subscribers() -> None:
     events.notifications_read.connect(on_notifications_read)
     events.sessions_ended.connect(on_sessions_ended)
     events.member_suspended.connect(on_member_suspended)
+    events.member_banned.connect(on_member_suspended)  # a ban ends every live connection too
+    events.space_member_removed.connect(on_space_member_removed)

@@ -1189,6 +1189,12 @@ def on_threads_merged(thread, into=None, **_):
     _safely(lambda: [f"thread:{thread.id}"] + ([f"thread:{into.id}"] if into else []))
 
 
+def on_thread_moved(thread, **_):
+    """A moved thread carries its new space into the index at once: a thread moved
+    into a private space must stop showing up in anyone else's results."""
+    _safely(lambda: [f"thread:{thread.id}"])
+
+
 def on_member_changed(member, **_):
     _safely(lambda: [f"member:{member.id}"])
 
@@ -1207,7 +1213,7 @@ def connect_subscribers() -> None:
         events.post_deleted,
     ):
         signal.connect(on_post_changed)
-    events.thread_moved.connect(on_thread_created)  # its space facet changed
+    events.thread_moved.connect(on_thread_moved)
     events.threads_merged.connect(on_threads_merged)
     events.member_joined.connect(on_member_changed)
     events.member_updated.connect(on_member_changed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,8 +26,10 @@ from . import access, events, markup
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .extensions import db
 from .models import (
+    ACTIVE_SPACE_ROLES,
     ROLES,
     SPACE_KINDS,
+    SPACE_ROLES,
     SPACE_VISIBILITIES,
     THREAD_KINDS,
     ApiToken,
@@ -502,6 +504,8 @@ def _space_fields(data: dict, errors: dict, *, creating: bool) -> dict:
         if visibility not in SPACE_VISIBILITIES:
             errors["visibility"] = f"One of: {', '.join(SPACE_VISIBILITIES)}."
         fields["visibility"] = visibility
+    if fields.get("kind") == "advisory" and fields.get("visibility") == "public":
+        errors["visibility"] = "An advisory space is always private."
     return fields
 
 
@@ -529,6 +533,9 @@ def update_space(space: Space, by: Member, **data) -> Space:
     access.require(access.can_manage_spaces(by), message="Only admins edit spaces.")
     errors: dict = {}
     fields = _space_fields({k: v for k, v in data.items() if k != "slug"}, errors, creating=False)
+    kind, visibility = fields.get("kind", space.kind), fields.get("visibility", space.visibility)
+    if kind == "advisory" and visibility == "public":
+        errors["visibility"] = "An advisory space is always private."
     raise_if_invalid(errors)
     for key, value in fields.items():
         setattr(space, key, value)
@@ -1657,3 +1664,125 @@ def record_visit(member: Member) -> bool:
     db.session.commit()
     db.session.refresh(member)
     return True
+
+
+# ---- space membership (advisory) ---------------------------------------------
+# Membership rows of private spaces are the community's; the advisory domain (and
+# admins) change them through these, and hear about changes through
+# space_member_added / space_member_removed.
+
+
+def space_membership(space: Space, member: Member) -> SpaceMembership | None:
+    return db.session.scalar(
+        select(SpaceMembership).where(
+            SpaceMembership.space_id == space.id, SpaceMembership.member_id == member.id
+        )
+    )
+
+
+def stage_space_role(
+    space: Space, member: Member, role: str | None, *, by: Member | None, reason: str = ""
+) -> Callable[[], None]:
+    """Give ``member`` a role in ``space`` ('host', 'member', 'alumni'; None removes
+    the row) inside the caller's transaction, recording the event the change means.
+    No permission check: callers (the services below, advisory's) decide who may.
+    Returns the after-commit send; the caller commits, then calls it."""
+    if role is not None and role not in SPACE_ROLES:
+        raise Invalid("Unknown space role.", fields={"role": f"One of: {', '.join(SPACE_ROLES)}."})
+    row = space_membership(space, member)
+    was_active = row is not None and row.role in ACTIVE_SPACE_ROLES
+    if role is None:
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        row = SpaceMembership(space_id=space.id, member_id=member.id, role=role)
+        db.session.add(row)
+    else:
+        row.role = role
+        if role in ACTIVE_SPACE_ROLES and not was_active:
+            row.joined_at = utcnow()
+    db.session.flush()
+    now_active = role in ACTIVE_SPACE_ROLES
+    if now_active and not was_active:
+        return events.record(events.space_member_added, row, space=space, member=member, by=by)
+    if was_active and not now_active:
+        return events.record(
+            events.space_member_removed, space, member=member, by=by, reason=reason or "removed"
+        )
+    return lambda: None
+
+
+def _require_host(space: Space, by: Member) -> None:
+    access.require_visible(by, space)
+    access.require(access.can_host_space(by, space), message="Only the space's hosts may.")
+
+
+def _other_hosts(space: Space, member: Member) -> int:
+    return db.session.scalar(
+        select(func.count(SpaceMembership.id)).where(
+            SpaceMembership.space_id == space.id,
+            SpaceMembership.role == "host",
+            SpaceMembership.member_id != member.id,
+        )
+    )
+
+
+def add_space_member(space: Space, member: Member, by: Member, role: str = "member"):
+    """A host (or admin) adds a member or host to a private space."""
+    _require_host(space, by)
+    if not space.is_private:
+        raise Invalid("Public spaces have no member list.")
+    if role not in ACTIVE_SPACE_ROLES:
+        raise Invalid("Add as host or member.", fields={"role": "host or member."})
+    sent = stage_space_role(space, member, role, by=by)
+    _commit()
+    sent()
+    return space_membership(space, member)
+
+
+def remove_space_member(space: Space, member: Member, by: Member, reason: str = "") -> None:
+    """A host removes someone, or a member leaves (``by`` is the member). Access ends
+    at once, open live connections included."""
+    leaving = by.id == member.id
+    if leaving:
+        access.require(access.is_space_member(by, space), hide=True)
+    else:
+        _require_host(space, by)
+    row = space_membership(space, member)
+    if row is None or row.role not in ACTIVE_SPACE_ROLES:
+        raise NotFound("Not a member of this space.")
+    if row.role == "host" and not _other_hosts(space, member):
+        raise Conflict("A space keeps at least one host.")
+    sent = stage_space_role(
+        space, member, None, by=by, reason=reason or ("left" if leaving else "removed")
+    )
+    _commit()
+    sent()
+
+
+def set_space_role(space: Space, member: Member, role: str, by: Member | None, reason=""):
+    """Make someone host, member or alumni (badge kept, access gone). ``by`` None
+    is the system (a term ending), which needs no permission."""
+    if by is not None:
+        _require_host(space, by)
+    row = space_membership(space, member)
+    if row is None:
+        raise NotFound("Not a member of this space.")
+    if row.role == "host" and role != "host" and not _other_hosts(space, member):
+        raise Conflict("A space keeps at least one host.")
+    sent = stage_space_role(space, member, role, by=by, reason=reason)
+    _commit()
+    sent()
+    return row
+
+
+def queue_email(to: Member | str, subject: str, body: str) -> EmailOutbox:
+    """An e-mail to a member or to a bare address, as an outbox row in the caller's
+    transaction (delivered later by the mail worker, never inline)."""
+    row = EmailOutbox(subject=subject[:200], body=body)
+    if isinstance(to, Member):
+        row.member_id = to.id
+    else:
+        row.to_address = to[:254]
+    db.session.add(row)
+    return row

@@ -390,8 +390,10 @@ def kudos(post_id):
 @_limit("RATELIMIT_REGISTER")
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("community.index"))
+        return redirect(_safe_next(request.args.get("next")))
     form = RegisterForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         if form.website.data:
             # The honeypot was filled in: a robot. Nothing is stored.
@@ -406,7 +408,7 @@ def register():
             else:
                 _sign_in(member)
                 flash(f"Welcome to the community, {member.display_name}!", "success")
-                return redirect(url_for("community.index"))
+                return redirect(_safe_next(form.next.data))
     status = 422 if request.method == "POST" else 200
     return render_template("community/register.html", form=form), status
 

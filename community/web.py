@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import Flask, flash, has_request_context, request, session
+from flask import Flask, flash, g, has_request_context, request, session
 from flask import Response as FlaskResponse
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from . import access, services
+from . import access, events, services
 from .errors import RateLimited
 from .markup import as_markup, excerpt
 from .models import utcnow
@@ -126,6 +126,18 @@ def register(app: Flask) -> None:
             response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.after_request
+    def audit_private_views(response):
+        """The access policy noted every private space it let a non-member admin
+        see while serving this request; each such view goes to the audit trail."""
+        noted = g.pop("private_space_views", None)
+        if noted and current_user.is_authenticated and response.status_code < 400:
+            admin = current_user._get_current_object()
+            for (_space_id, member_id), space in noted.items():
+                if member_id == admin.id:
+                    events.private_space_viewed.send(space, by=admin, path=request.path)
         return response
 
     @app.context_processor

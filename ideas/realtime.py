@@ -8,12 +8,12 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_socketio import join_room
 
-from community import events
+from community import events, realtime
 from community.errors import NotFound
-from community.extensions import socketio
+from community.extensions import db, socketio
 
 from . import services
-from .models import STATUS_LABELS, Idea
+from .models import STATUS_LABELS, Area, Idea
 
 
 def idea_room(idea_id: int) -> str:
@@ -66,7 +66,14 @@ def on_votes_changed(_sender, idea_ids=(), into=None, **_):
         _send_count(idea)
 
 
+def _space_of_idea(idea_id: int) -> int | None:
+    return db.session.scalar(
+        db.select(Area.space_id).join(Idea, Idea.area_id == Area.id).where(Idea.id == idea_id)
+    )
+
+
 def connect_subscribers() -> None:
+    realtime.register_room_space("idea", _space_of_idea)
     events.idea_voted.connect(on_voted)
     events.idea_unvoted.connect(on_unvoted)
     events.idea_status_changed.connect(on_status_changed)

@@ -314,7 +314,10 @@ def _voter_ids(idea: Idea) -> set[int]:
 def change_status(idea: Idea, status, note, by: Member) -> StatusChange:
     """Tell the author, every voter and every follower, with the company's note."""
     access.require_visible(by, idea.area.space)
-    access.require(access.can_review_ideas(by), message="Only product managers change statuses.")
+    access.require(
+        access.can_respond_to_ideas(by, idea.area.space),
+        message="Only product managers (and an advisory space's hosts) change statuses.",
+    )
     errors: dict = {}
     note = community.checked_text(note, "note", errors, minimum=0, maximum=NOTE_MAX)
     if status not in STATUSES or status == "merged":

@@ -208,7 +208,7 @@ def follow(idea_id):
 @login_required
 def change_status(idea_id):
     idea = services.get_idea(idea_id, current_user)
-    if not access.can_review_ideas(current_user):
+    if not access.can_respond_to_ideas(current_user, idea.area.space):
         abort(404)
     try:
         services.change_status(

@@ -167,6 +167,30 @@ def audit_space_created(space, by=None, **_):
     )
 
 
+def _audit_now(*args, **kwargs) -> None:
+    """Audit something that happened outside any transaction (a page read): its own
+    short one."""
+    try:
+        _audit(*args, **kwargs)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("audit: could not record %s", args[1] if len(args) > 1 else "?")
+
+
+def audit_private_space_viewed(space, by=None, path="", **_):
+    """An admin outside a private space was served its content: the committee is told
+    only admins and hosts can read it, so every such read leaves a trace."""
+    _audit_now(by, "view_private_space", "space", space.id, space.name, after={"path": path})
+
+
+def audit_crm_link_changed(member, contact_id=None, action="", method="", by=None, reason="", **_):
+    _audit(
+        by, f"crm_{action}"[:40], "member", member.id, member.display_name, reason=reason,
+        after={"contact_id": contact_id, "method": method},
+    )  # fmt: skip
+
+
 def hold_for_approval(content, author=None, reason="", **_):
     services.add_approval_item(content, author, reason)
 
@@ -362,6 +386,7 @@ RECORDED = {
     events.member_updated: audit_member_updated,
     events.space_created: audit_space_created,
     events.content_held: hold_for_approval,
+    events.crm_link_changed: audit_crm_link_changed,
 }
 
 AFTER_COMMIT = {
@@ -381,6 +406,7 @@ AFTER_COMMIT = {
     events.content_held: on_content_held,
     events.content_submitted: screen_submission,
     events.vote_attempted: limit_votes,
+    events.private_space_viewed: audit_private_space_viewed,
 }
 
 
