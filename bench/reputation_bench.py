@@ -129,7 +129,8 @@ def _stamp(row: tuple) -> tuple:
 
 
 def award_statements(app) -> int:
-    """Statements a kudos adds to its transaction: the recording receivers alone."""
+    """Statements reputation adds to a kudos's transaction (other domains' recording
+    receivers, such as the CRM outbox, are counted in their own benches)."""
     with app.test_request_context():
         giver = services.register_member("giver@bench.example", "Gil Giver", "bench password 1")
         author = services.register_member("author@bench.example", "Ann Author", "bench password 1")
@@ -142,8 +143,9 @@ def award_statements(app) -> int:
         assert post.thread is not None
         seen = []
 
-        def count(*_args, **_kwargs):
-            seen.append(1)
+        def count(_conn, _cursor, statement, *_args, **_kwargs):
+            if "reputation_" in statement:
+                seen.append(1)
 
         event.listen(db.engine, "before_cursor_execute", count)
         events.recording(events.kudos_given).send(kudos, post=post, by=giver)

@@ -495,8 +495,9 @@ def test_the_demo_shows_deflections_and_cases(app, runner):
     assert "deflected cases" in result.output
     with app.test_request_context():
         assert db.session.scalar(select(func.count(Deflection.id))) > 30
-        assert db.session.scalar(select(func.count(SupportCase.id))) == 2
+        # The help flow's two, and the one the CRM bridge's demo escalates from a thread.
+        assert db.session.scalar(select(func.count(SupportCase.id))) == 3
         admin = services.find_member_by_email("admin@example.com")
         report = help.deflection_report(admin, *help.default_period())
-        assert report.deflected > 30 and report.escalated == 2
+        assert report.deflected > 30 and report.escalated == 3
         assert report.top_solutions and report.by_space
