@@ -529,7 +529,9 @@ def update_space(space: Space, by: Member, **data) -> Space:
     raise_if_invalid(errors)
     for key, value in fields.items():
         setattr(space, key, value)
+    sent = events.record(events.space_updated, space, by=by)
     _commit()
+    sent()
     return space
 
 
@@ -1051,6 +1053,41 @@ def record_view(thread: Thread, viewer_key: str) -> bool:
     db.session.expire(thread, ["view_count"])
     db.session.commit()
     return True
+
+
+def record_views(views: Iterable[tuple[int, str]]) -> int:
+    """Write a batch of counted views, (thread id, viewer key) pairs, in one transaction:
+    each counts once per viewer (the unique row decides, also across processes), views
+    of threads deleted meanwhile are dropped. Returns how many counted."""
+    pairs = sorted(set(views))
+    if not pairs:
+        return 0
+    existing = set(
+        db.session.scalars(select(Thread.id).where(Thread.id.in_({t for t, _ in pairs})))
+    )
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_ignoring
+    else:
+        from sqlalchemy.dialects.sqlite import insert as insert_ignoring
+    counted: dict[int, int] = {}
+    now = utcnow()
+    for thread_id, viewer in pairs:
+        if thread_id not in existing:
+            continue
+        result = db.session.execute(
+            insert_ignoring(ThreadView)
+            .values(thread_id=thread_id, viewer=viewer[:64], viewed_at=now)
+            .on_conflict_do_nothing()
+        )
+        if result.rowcount:
+            counted[thread_id] = counted.get(thread_id, 0) + 1
+    for thread_id, n in counted.items():
+        db.session.execute(
+            update(Thread).where(Thread.id == thread_id).values(view_count=Thread.view_count + n)
+        )
+    db.session.commit()
+    return sum(counted.values())
 
 
 # ---- following --------------------------------------------------------------

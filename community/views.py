@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import access, bp, feeds, search, services
+from . import access, bp, cache, feeds, search, services
 from .errors import DomainError, Invalid, NotFound
 from .extensions import limiter
 from .forms import (
@@ -22,7 +22,7 @@ from .forms import (
     ThreadForm,
     TokenForm,
 )
-from .web import page_arg, session_key, show_form_errors, viewer_key
+from .web import page_arg, session_key, show_form_errors
 
 
 def _limit(name: str):
@@ -240,7 +240,7 @@ def thread(thread_id):
     thread = services.get_thread(thread_id, current_user)
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
-    services.record_view(thread, viewer_key())
+    cache.count_view(thread)
     return _thread_page(thread, ReplyForm(), page=page_arg())
 
 
