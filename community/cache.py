@@ -89,9 +89,9 @@ QUIET_EVENTS = {
     "demo_data_seeded",
 }
 
-VISITOR_FLAG = "parley.visitor"
-STORE_FLAG = "parley.store_page"
-VIEW_FLAG = "parley.view_thread"
+# The page cache's note to the app, and the app's answer: a dict in the WSGI environ
+# (Flask-SocketIO's layer copies the environ, so a flag set on it would be lost).
+VISITOR = "parley.visitor"
 VIEWER_COOKIE = "parley_viewer"
 GENERATION_KEY = "parley:page-generation"
 PENDING_VIEWS_KEY = "parley:pending-views"
@@ -224,9 +224,10 @@ class ViewCounter:
 
 def count_view(thread) -> None:
     """Count the current viewer's view of a thread (called by the thread page)."""
-    if request.environ.get(VISITOR_FLAG):
+    visitor = request.environ.get(VISITOR)
+    if visitor is not None:
         # The page cache counts it, on this render and on every cached copy served.
-        request.environ[VIEW_FLAG] = thread.id
+        visitor["view"] = thread.id
         return
     from .extensions import db
     from .web import viewer_key
@@ -303,7 +304,7 @@ class PageCache:
             self._count_view(environ, thread_id, headers)
             start_response(status, headers)
             return [body]
-        environ[VISITOR_FLAG] = True
+        visitor = environ[VISITOR] = {}
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -317,8 +318,8 @@ class PageCache:
             if hasattr(result, "close"):
                 result.close()
         status, headers = captured["status"], list(captured["headers"])
-        thread_id = environ.get(VIEW_FLAG)
-        if environ.get(STORE_FLAG) and not any(k.lower() == "set-cookie" for k, _ in headers):
+        thread_id = visitor.get("view")
+        if visitor.get("store") and not any(k.lower() == "set-cookie" for k, _ in headers):
             kept = [(k, v) for k, v in headers if k.lower() not in UNSTORED_HEADERS]
             try:
                 self.backend.set(key, (status, kept, body, thread_id), timeout=self.timeout)
@@ -389,7 +390,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def mark_visitor_page():
-        if request.environ.get(VISITOR_FLAG) and request.endpoint in VISITOR_PAGES:
+        if VISITOR in request.environ and request.endpoint in VISITOR_PAGES:
             g.visitor_page = True
 
     @app.after_request
@@ -403,7 +404,7 @@ def init_app(app: Flask) -> None:
             and not current_user.is_authenticated
             and "Set-Cookie" not in response.headers
         ):
-            request.environ[STORE_FLAG] = True
+            request.environ[VISITOR]["store"] = True
         return response
 
 

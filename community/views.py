@@ -241,10 +241,12 @@ def thread(thread_id):
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
     cache.count_view(thread)
-    return _thread_page(thread, ReplyForm(), page=page_arg())
+    # A form makes a CSRF token (a session): only for members, who can reply.
+    form = ReplyForm() if current_user.is_authenticated else None
+    return _thread_page(thread, form, page=page_arg())
 
 
-def _thread_page(thread, form: ReplyForm, page: int, status: int = 200):
+def _thread_page(thread, form: ReplyForm | None, page: int, status: int = 200):
     replies = services.thread_replies(thread, current_user, page=page)
     opening = services.opening_post(thread)
     accepted = thread.accepted_post
