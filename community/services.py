@@ -1001,6 +1001,18 @@ def unanswered_questions(viewer, limit: int = 8) -> list[Thread]:
     return list(list_threads(viewer, sort="unanswered", page=1, per_page=limit).items)
 
 
+def accepted_answer(thread: Thread) -> Post | None:
+    """The thread's accepted answer, loaded afresh even when the page already holds it,
+    so that a thread page runs the same statements on every page of a thread."""
+    if thread.accepted_post_id is None:
+        return None
+    return db.session.scalars(
+        select(Post)
+        .where(Post.id == thread.accepted_post_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def opening_post(thread: Thread) -> Post:
     return db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.number == 0))
 

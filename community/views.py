@@ -249,7 +249,7 @@ def thread(thread_id):
 def _thread_page(thread, form: ReplyForm | None, page: int, status: int = 200):
     replies = services.thread_replies(thread, current_user, page=page)
     opening = services.opening_post(thread)
-    accepted = thread.accepted_post
+    accepted = services.accepted_answer(thread)
     if accepted is not None and not access.can_view_post(current_user, accepted):
         accepted = None
     shown = [opening, *replies.items] + ([accepted] if accepted else [])
