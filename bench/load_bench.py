@@ -600,7 +600,8 @@ def measure_post(base, page, path, who, role, tokens, headers, args, folder):
         "threads": wrk_threads(args.connections),
     }
     row = run_wrk(base + targets[0], seconds=args.duration, connections=args.connections,
-                  headers=form, script=script, folder=folder, name=f"post-{page.name.split()[0]}")  # fmt: skip
+                  headers=form, script=script, folder=folder,
+                  name=f"post-{page.name.split()[0]}")  # fmt: skip
     return row | {"queries": queries, "cache": "-"}, first
 
 
