@@ -130,11 +130,12 @@ def seed(app, size: dict) -> dict:
     rng = random.Random(10)
     corpus = Corpus(random.Random(7))
     now = utcnow()
-    label = f"Seeding {size['members']:,} members, {size['posts']:,} posts, {size['ideas']:,} ideas"
-    steps = 6
+    label = "Seeding"
+    ledger = size["ledger"] if inspect(db.engine).has_table("reputation_entry") else 0
+    steps = size["members"] + size["posts"] + 2 * size["ideas"] + size["votes"] + ledger
     with (
         app.test_request_context(),
-        click.progressbar(length=steps, label=label, file=sys.stderr, show_eta=False) as bar,
+        click.progressbar(length=steps, label=label, file=sys.stderr) as bar,
     ):
         admin = services.register_member("admin@bench.example", "Ada Admin", PASSWORD)
         services.grant_roles(admin, ["admin"])
@@ -168,7 +169,7 @@ def seed(app, size: dict) -> dict:
         member_ids = list(db.session.scalars(select(Member.id)))
         db.session.execute(insert(Tag), [{"name": name} for name in DOMAIN[:60]])
         tag_ids = list(db.session.scalars(select(Tag.id)))
-        bar.update(1)
+        bar.update(size["members"])
 
         counts = reply_counts(rng, size)
         thread_rows, topics = [], []
@@ -192,7 +193,6 @@ def seed(app, size: dict) -> dict:
             [{"thread_id": t, "tag_id": tag} for t in thread_ids
              for tag in rng.sample(tag_ids, rng.randint(0, 3))],
         )  # fmt: skip
-        bar.update(1)
 
         batch, written = [], 0
         for thread_id, row, replies, topic in zip(
@@ -209,9 +209,11 @@ def seed(app, size: dict) -> dict:
             if len(batch) >= 20_000:
                 db.session.execute(insert(Post), batch)
                 written += len(batch)
+                bar.update(len(batch))
                 batch = []
         if batch:
             db.session.execute(insert(Post), batch)
+            bar.update(len(batch))
         first_replies = db.session.execute(
             select(Post.thread_id, Post.id).where(Post.number == 1)
         ).all()
@@ -226,16 +228,13 @@ def seed(app, size: dict) -> dict:
             [{"id": t, "accepted_post_id": p} for t, p in first_replies if t in measured],
         )
         db.session.commit()
-        bar.update(1)
 
         idea_ids = seed_ideas(rng, size, areas, ideas_space, member_ids, now)
-        bar.update(1)
-        seed_votes(rng, size, idea_ids, member_ids, now)
+        bar.update(2 * size["ideas"])
+        seed_votes(rng, size, idea_ids, member_ids, now, bar)
         db.session.commit()
         idea_services.check_counts(fix=True)
-        bar.update(1)
-        ledger_note = seed_ledger(rng, size, member_ids, now)
-        bar.update(1)
+        ledger_note = seed_ledger(rng, size, member_ids, now, bar)
 
         short = thread_ids[len([c for c in counts if c >= size["big_replies"]])]
         big = thread_ids[0]
@@ -245,7 +244,7 @@ def seed(app, size: dict) -> dict:
             "thread_20": short,
             "thread_big": big,
             "thread_big_last": -(-counts[0] // per_page),
-            "query": "export invoices",
+            "query": "export+invoices",
             "profile": member_ids[len(member_ids) // 2],
             "threads": thread_ids[len(counts) // 2 :],
             "ideas": idea_ids,
@@ -288,7 +287,7 @@ def seed_ideas(rng, size, areas, space, member_ids, now) -> list[int]:
     return list(db.session.scalars(select(Idea.id).order_by(Idea.id)))
 
 
-def seed_votes(rng, size, idea_ids, member_ids, now) -> None:
+def seed_votes(rng, size, idea_ids, member_ids, now, bar) -> None:
     seen: set[tuple[int, int]] = set()
     batch = []
     while len(seen) < size["votes"]:
@@ -309,12 +308,14 @@ def seed_votes(rng, size, idea_ids, member_ids, now) -> None:
         )  # fmt: skip
         if len(batch) == 20_000:
             db.session.execute(insert(Vote), batch)
+            bar.update(len(batch))
             batch = []
     if batch:
         db.session.execute(insert(Vote), batch)
+        bar.update(len(batch))
 
 
-def seed_ledger(rng, size, member_ids, now) -> str:
+def seed_ledger(rng, size, member_ids, now, bar) -> str:
     """1,000,000 reputation ledger rows when the reputation domain's table exists.
 
     Written from the table's own columns (this bench predates the table): member
@@ -357,6 +358,7 @@ def seed_ledger(rng, size, member_ids, now) -> str:
         ]
         db.session.execute(insert(table), rows)
         written += len(rows)
+        bar.update(len(rows))
     db.session.commit()
     return f"{written:,} reputation ledger rows"
 

@@ -154,6 +154,7 @@ class ViewCounter:
         self.seconds = float(app.config["VIEW_FLUSH_SECONDS"])
         self.timer: threading.Thread | None = None
         self.stopping = threading.Event()
+        self.wake = threading.Event()
         self.pid = os.getpid()
 
     def add(self, thread_id: int, viewer: str) -> int:
@@ -165,8 +166,13 @@ class ViewCounter:
             with self.lock:
                 self.pending.add((thread_id, viewer))
                 waiting = len(self.pending)
-        self._start_timer()
-        return self.flush() if waiting >= self.every else 0
+        if waiting < self.every:
+            self._start_timer()
+            return 0
+        if self._start_timer():
+            self.wake.set()  # a full batch: the timer thread writes it, not this request
+            return 0
+        return self.flush()
 
     def _take(self) -> list[tuple[int, str]]:
         if self.redis is not None:
@@ -194,20 +200,25 @@ class ViewCounter:
             with self.app.app_context():
                 return services.record_views(views)
 
-    def _start_timer(self) -> None:
+    def _start_timer(self) -> bool:
+        """Start the timer thread unless there is one; False when there is none to start."""
         # Started by the first view of each process, so a fork (gunicorn) gets its own.
-        if self.seconds <= 0 or (self.timer is not None and self.pid == os.getpid()):
-            return
+        if self.seconds <= 0:
+            return False
+        if self.timer is not None and self.pid == os.getpid():
+            return True
         with self.lock:
-            if self.timer is not None and self.pid == os.getpid():
-                return
-            self.pid = os.getpid()
-            self.timer = threading.Thread(target=self._run, name="view-counter", daemon=True)
-            self.timer.start()
-            atexit.register(self.stop)
+            if self.timer is None or self.pid != os.getpid():
+                self.pid = os.getpid()
+                self.timer = threading.Thread(target=self._run, name="view-counter", daemon=True)
+                self.timer.start()
+                atexit.register(self.stop)
+        return True
 
     def _run(self) -> None:
-        while not self.stopping.wait(self.seconds):
+        while not self.stopping.is_set():
+            self.wake.wait(self.seconds)
+            self.wake.clear()
             try:
                 self.flush()
             except Exception:  # a failed batch must not end the timer; it logs and retries
@@ -216,6 +227,7 @@ class ViewCounter:
     def stop(self) -> None:
         """Stop the timer and write what is waiting (at exit, and in tests)."""
         self.stopping.set()
+        self.wake.set()
         try:
             self.flush()
         except Exception:

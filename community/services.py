@@ -1077,23 +1077,23 @@ def record_views(views: Iterable[tuple[int, str]]) -> int:
     existing = set(
         db.session.scalars(select(Thread.id).where(Thread.id.in_({t for t, _ in pairs})))
     )
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as insert_ignoring
+    rows = [
+        {"thread_id": thread_id, "viewer": viewer[:64], "viewed_at": utcnow()}
+        for thread_id, viewer in pairs
+        if thread_id in existing
+    ]
+    if not rows:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_new
     else:
-        from sqlalchemy.dialects.sqlite import insert as insert_ignoring
+        from sqlalchemy.dialects.sqlite import insert as insert_new
+    # Only the rows that were new come back: those are the views that count.
     counted: dict[int, int] = {}
-    now = utcnow()
-    for thread_id, viewer in pairs:
-        if thread_id not in existing:
-            continue
-        result = db.session.execute(
-            insert_ignoring(ThreadView)
-            .values(thread_id=thread_id, viewer=viewer[:64], viewed_at=now)
-            .on_conflict_do_nothing()
-        )
-        if result.rowcount:
-            counted[thread_id] = counted.get(thread_id, 0) + 1
+    for thread_id in db.session.scalars(
+        insert_new(ThreadView).on_conflict_do_nothing().returning(ThreadView.thread_id), rows
+    ):
+        counted[thread_id] = counted.get(thread_id, 0) + 1
     for thread_id, n in counted.items():
         db.session.execute(
             update(Thread).where(Thread.id == thread_id).values(view_count=Thread.view_count + n)
