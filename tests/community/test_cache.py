@@ -205,14 +205,25 @@ def test_a_full_batch_and_the_timer_write_the_views(app, tmp_path, make_thread):
         db.session.expire_all()
         assert db.session.get(Thread, thread.id).view_count == 3
 
+    # With a timer thread, a full batch wakes it: the request that filled it goes on.
+    woken = cache_app(app, tmp_path / "woken", VIEW_FLUSH_EVERY=2, VIEW_FLUSH_SECONDS=60)
+    counter = woken.extensions["parley_views"]
+    assert counter.add(thread.id, "v:eeeeeeee") == 0
+    assert counter.add(thread.id, "v:ffffffff") == 0  # full: handed to the timer thread
+    deadline = time.monotonic() + 10
+    while thread_views(woken, thread.id) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert thread_views(woken, thread.id) == 5
+    counter.stop()
+
     timed = cache_app(app, tmp_path / "timed", VIEW_FLUSH_SECONDS=0.1)
     counter = timed.extensions["parley_views"]
     counter.add(thread.id, "v:dddddddd")
     deadline = time.monotonic() + 10
-    while thread_views(timed, thread.id) < 4 and time.monotonic() < deadline:
+    while thread_views(timed, thread.id) < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
     counter.stop()
-    assert thread_views(timed, thread.id) == 4
+    assert thread_views(timed, thread.id) == 6
 
 
 def cache_app(app, instance: Path, **settings):
