@@ -15,8 +15,9 @@
    wrk, a separate process, for --duration seconds at --connections connections.
    Writes (a reply, a vote) are POSTs with the session's CSRF token, sent by a
    wrk Lua script that spreads them over many threads and ideas.
-4. Serves every captured response again from bench/ceiling.py (bare Flask, same
-   gunicorn settings, the same bytes) and measures that: the ceiling.
+4. Right after each page, serves the response it captured from bench/ceiling.py
+   (bare Flask, same gunicorn settings, the same bytes) and measures that too: the
+   ceiling, taken under the same machine load as the page.
 5. Writes bench/results/latest.json and latest.md (--out elsewhere), and fails
    when SQL statements per page differ between a 20-reply thread and a
    1,000-reply thread (first or last page): they must not grow with the data.
@@ -47,7 +48,7 @@ from pathlib import Path
 
 import click
 import requests
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import insert, inspect, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -235,6 +236,10 @@ def seed(app, size: dict) -> dict:
         db.session.commit()
         idea_services.check_counts(fix=True)
         ledger_note = seed_ledger(rng, size, member_ids, now, bar)
+        # Planner statistics, as a live site has them (`PRAGMA optimize` on SQLite,
+        # autovacuum on PostgreSQL): without them SQLite sorts every thread to list 30.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
 
         short = thread_ids[len([c for c in counts if c >= size["big_replies"]])]
         big = thread_ids[0]
@@ -526,13 +531,14 @@ def cookie_header(browser: requests.Session | None) -> dict:
     return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.cookies)}
 
 
-def measure(base: str, who: dict, args, folder: Path) -> tuple[list[dict], list[dict], list]:
-    """wrk on every page; returns the rows, the captured responses and skipped notes."""
+def measure(base: str, ceiling: str, who: dict, args, folder: Path) -> tuple[list[dict], list]:
+    """wrk on every page, then on its ceiling at once (the machine's load drifts; a
+    page and its ceiling are measured under the same); returns rows and notes."""
     browsers = {SIGNED_OUT: None}
     for role, email in who["emails"].items():
         browsers[role] = sign_in(base, email)
     tokens = {role: csrf_of(b, base) for role, b in browsers.items() if b is not None}
-    rows, captured, notes = [], [], []
+    rows, notes = [], []
     for page in PAGES:
         path = page.path.format(**who)
         for role in page.who:
@@ -557,20 +563,25 @@ def measure(base: str, who: dict, args, folder: Path) -> tuple[list[dict], list[
                 fresh = path + ("&" if "?" in path else "?") + f"bench={time.monotonic_ns()}"
                 rendered = requests.get(base + fresh, headers=headers, timeout=60)
                 queries = int(rendered.headers.get("X-Parley-Queries", -1))
-                response = requests.get(base + path, headers=headers, timeout=60)
+                for _ in range(2 * args.workers):  # each worker keeps its own copy
+                    response = requests.get(base + path, headers=headers, timeout=60)
+                    if response.headers.get("X-Parley-Cache") != "miss":
+                        break
                 row = run_wrk(base + path, seconds=args.duration, connections=args.connections,
                               headers=headers, script="", folder=folder,
                               name=f"p{len(rows)}")  # fmt: skip
                 row |= {"queries": queries, "cache": response.headers.get("X-Parley-Cache", "-")}
+            row["ceiling_rps"] = measure_ceiling(ceiling, len(rows), response, page, args, folder)
+            row["ratio"] = round(row["rps"] / row["ceiling_rps"], 3) if row["ceiling_rps"] else 0
             rows.append({"name": page.name, "signed_in": role is not None, "path": path,
                          "method": page.method, **row})  # fmt: skip
-            captured.append(response)
             click.echo(
                 f"  {label:<50} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  "
-                f"p99 {row['p99_ms']:>7.2f} ms  {row['queries']:>3} queries",
+                f"p99 {row['p99_ms']:>7.2f} ms  {row['queries']:>3} queries  "
+                f"{row['ratio']:>5.0%} of {row['ceiling_rps']:.0f} req/s",
                 err=True,
             )
-    return rows, captured, notes
+    return rows, notes
 
 
 def measure_post(base, page, path, who, role, tokens, headers, args, folder):
@@ -607,33 +618,23 @@ def measure_post(base, page, path, who, role, tokens, headers, args, folder):
     return row | {"queries": queries, "cache": "-"}, first
 
 
-def measure_ceiling(rows, captured, args, folder: Path, env: dict) -> list[dict]:
+def measure_ceiling(ceiling: str, n: int, response, page: Page, args, folder: Path) -> float:
+    """Requests per second of bench/ceiling.py answering with this very response."""
     pages = folder / "ceiling"
-    pages.mkdir()
-    for n, response in enumerate(captured):
-        (pages / f"{n}.body").write_bytes(response.content)
-        (pages / f"{n}.json").write_text(
-            json.dumps(
-                {
-                    "status": response.status_code,
-                    "content_type": response.headers.get("Content-Type", "text/html"),
-                    "location": response.headers.get("Location"),
-                }
-            )
+    (pages / f"{n}.body").write_bytes(response.content)
+    (pages / f"{n}.json").write_text(
+        json.dumps(
+            {
+                "status": response.status_code,
+                "content_type": response.headers.get("Content-Type", "text/html"),
+                "location": response.headers.get("Location"),
+            }
         )
-    server = Gunicorn("ceiling:app", env | {"BENCH_CEILING_DIR": str(pages)}, args.workers,
-                      args.threads, folder / "ceiling.log", BENCH)  # fmt: skip
-    try:
-        for n, row in enumerate(rows):
-            script = 'wrk.method = "POST"\n' if row["method"] == "POST" else ""
-            ceiling = run_wrk(f"{server.url}/{n}", seconds=args.duration,
-                              connections=args.connections, headers={}, script=script,
-                              folder=folder, name=f"c{n}")  # fmt: skip
-            row["ceiling_rps"] = ceiling["rps"]
-            row["ratio"] = round(row["rps"] / ceiling["rps"], 3) if ceiling["rps"] else 0
-    finally:
-        server.stop()
-    return rows
+    )
+    script = 'wrk.method = "POST"\n' if page.method == "POST" else ""
+    figures = run_wrk(f"{ceiling}/{n}", seconds=args.duration, connections=args.connections,
+                      headers={}, script=script, folder=folder, name=f"c{n}")  # fmt: skip
+    return figures["rps"]
 
 
 # ---- the report ---------------------------------------------------------------------------
@@ -777,14 +778,17 @@ def run(args) -> int:
             reindexed = round(time.perf_counter() - started, 1)
             db.engine.dispose()
         env = app_environment(instance, database)
+        (folder / "ceiling").mkdir()
+        ceiling = Gunicorn("ceiling:app", env | {"BENCH_CEILING_DIR": str(folder / "ceiling")},
+                           args.workers, args.threads, folder / "ceiling.log", BENCH)  # fmt: skip
         server = Gunicorn("wsgi:app", env, args.workers, args.threads, folder / "app.log", ROOT)
         try:
             click.echo(f"Serving on {server.url}; wrk, {args.duration} s per page:", err=True)
-            rows, captured, notes = measure(server.url, who, args, folder)
+            rows, notes = measure(server.url, ceiling.url, who, args, folder)
             memory = server.worker_peak_mb()
         finally:
             server.stop()
-        rows = measure_ceiling(rows, captured, args, folder, env)
+            ceiling.stop()
     data = (
         f"{size['members']:,} members, {size['posts']:,} posts in {size['threads']:,} threads "
         f"({size['big_threads']} with {size['big_replies']:,}+ replies), {size['ideas']:,} "

@@ -6,6 +6,7 @@ thread's length; timings are for bench/results, never asserted here."""
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def _load(name: str):
+def _load(name: str, monkeypatch):
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -24,7 +26,7 @@ def test_load_bench_smoke(tmp_path, monkeypatch):
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed: run `make test` (it installs Debian's wrk)")
     monkeypatch.syspath_prepend(str(BENCH))
-    bench = _load("load_bench")
+    bench = _load("load_bench", monkeypatch)
     assert bench.main(["--smoke", "--out", str(tmp_path)]) == 0
 
     result = json.loads((tmp_path / "latest.json").read_text())
