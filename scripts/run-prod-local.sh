@@ -27,8 +27,11 @@ wait_port() {
 stop() {
     trap - INT TERM EXIT
     echo; echo "Stopping…"
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # The proxy and the app servers first, then what they use.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     "$root/scripts/postgres.sh" stop "$dir/pg" || true
     rm -rf "$dir"
 }
