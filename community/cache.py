@@ -432,8 +432,9 @@ def _content_changed(_sender, **_kwargs) -> None:
         app = current_app._get_current_object()
     except RuntimeError:  # sent outside any app (a script): nothing is cached there
         return
-    if "parley_page_cache" in app.extensions:
+    page_cache = app.extensions.get("parley_page_cache")
+    if page_cache is not None and page_cache.enabled:
         try:
-            app.extensions["parley_page_cache"].generation.bump()
+            page_cache.generation.bump()
         except Exception:
             log.exception("could not invalidate the page cache")
