@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-postgres test-crm test-fast browser redis lint format demo clean
+.PHONY: install run run-prod-local test test-postgres test-crm test-fast browser redis wrk bench bench-smoke lint format demo clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -41,7 +41,15 @@ redis:
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-test: install browser redis
+# The load bench drives the app with Debian's wrk (installed here when missing).
+wrk:
+	@test -x /usr/bin/wrk || { \
+		echo "Installing Debian's wrk for the load bench"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+# `make test` runs the bench's smoke mode too (tests/test_load_bench_smoke.py).
+test: install browser redis wrk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -49,8 +57,22 @@ test: install browser redis
 
 # The same suite on PostgreSQL: a throw-away server from Debian's binaries
 # (installed when missing), started and stopped by scripts/test-postgres.sh.
-test-postgres: install browser redis
+test-postgres: install browser redis wrk
 	scripts/test-postgres.sh
+
+# 10,000 members, 100,000 posts, 5,000 ideas, 200,000 votes on gunicorn, driven by
+# wrk, beside the bare-Flask ceiling: bench/results/latest.{md,json}. BENCH_ARGS
+# passes options (e.g. --database URL for PostgreSQL, --duration 5).
+bench: install wrk
+	$(BIN)/python bench/load_bench.py $(BENCH_ARGS)
+
+bench-smoke: install wrk
+	$(BIN)/python bench/load_bench.py --smoke
+
+# The production layout on this machine: PostgreSQL, Redis, two gunicorn app
+# servers and nginx as the sticky proxy in front; Ctrl-C stops everything.
+run-prod-local: install redis
+	scripts/run-prod-local.sh
 
 test-fast: install
 	$(BIN)/pytest -m "not browser and not crm" -x -q

@@ -65,11 +65,13 @@ from . import (  # noqa: F401
     api_bp,
     auth,
     bp,
+    cache,
     cli,
     errors,
     help_api,
     help_views,
     openapi,
+    querycount,
     realtime,
     search,
     views,
@@ -100,11 +102,11 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.from_object(config)
     settings.finish(app)
 
+    _init_extensions(app)
+    # Outermost, so the page cache sees the client's scheme and host.
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
-
-    _init_extensions(app)
     app.url_map.converters["int"] = web.IdConverter
     _register_blueprints(app)
     _connect_subscribers()
@@ -123,6 +125,8 @@ def _init_extensions(app: Flask) -> None:
     queue = app.config.get("REDIS_URL") or None
     socketio.init_app(app, message_queue=queue, cors_allowed_origins=[])
     search.init_app(app)
+    cache.init_app(app)
+    querycount.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -161,6 +165,7 @@ def _connect_subscribers() -> None:
     search.connect_subscribers()
     crm_bridge.subscribers.connect_subscribers()
     crm_bridge.demo.connect_subscribers()
+    cache.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:

@@ -85,6 +85,16 @@ class Config:
     # Number of proxies in front of the app (X-Forwarded-* trusted from them)
     PROXY_COUNT = 0
 
+    # Speed (community/cache.py): visitors' pages cached until the next change (or
+    # this many seconds); thread views written in batches of VIEW_FLUSH_EVERY or
+    # every VIEW_FLUSH_SECONDS.
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_TIMEOUT = 300
+    VIEW_FLUSH_EVERY = 1000
+    VIEW_FLUSH_SECONDS = 10.0
+    # The bench only: an X-Parley-Queries header with the SQL statements a request ran.
+    BENCH_QUERY_HEADER = False
+
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
@@ -101,6 +111,10 @@ class TestConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 1024
     PASSWORD_HASH_PARALLELISM = 1
     CRM_WORKER = False  # tests start a worker when they want one
+    # Tests see every page rendered and every view written at once, unless they ask.
+    PAGE_CACHE_ENABLED = False
+    VIEW_FLUSH_EVERY = 1
+    VIEW_FLUSH_SECONDS = 0
 
 
 def load_environment(app):

@@ -63,6 +63,10 @@ space_created = _events.signal(
     "space_created",
     doc="A space was created. sender: Space; by: Member.",
 )
+space_updated = _events.signal(
+    "space_updated",
+    doc="An admin changed a space's name, description or position. sender: Space; by: Member.",
+)
 thread_created = _events.signal(
     "thread_created",
     doc="A thread was started, with its opening post. sender: Thread; post: the opening Post.",

@@ -73,7 +73,7 @@ class Member(UserMixin, db.Model):
     trust_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     trust_level_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Cheap reading signals for trust: one write per member per day, and thread views
-    # piggy-back on the view de-duplication (services.record_view).
+    # piggy-back on the view de-duplication (services.record_views).
     days_visited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_visit_day: Mapped[str | None] = mapped_column(String(10))
     posts_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

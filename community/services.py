@@ -539,7 +539,9 @@ def update_space(space: Space, by: Member, **data) -> Space:
     raise_if_invalid(errors)
     for key, value in fields.items():
         setattr(space, key, value)
+    sent = events.record(events.space_updated, space, by=by)
     _commit()
+    sent()
     return space
 
 
@@ -1025,6 +1027,18 @@ def unanswered_questions(viewer, limit: int = 8) -> list[Thread]:
     return list(list_threads(viewer, sort="unanswered", page=1, per_page=limit).items)
 
 
+def accepted_answer(thread: Thread) -> Post | None:
+    """The thread's accepted answer, loaded afresh even when the page already holds it,
+    so that a thread page runs the same statements on every page of a thread."""
+    if thread.accepted_post_id is None:
+        return None
+    return db.session.scalars(
+        select(Post)
+        .where(Post.id == thread.accepted_post_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
 def opening_post(thread: Thread) -> Post:
     return db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.number == 0))
 
@@ -1058,32 +1072,62 @@ def page_of_post(post: Post, viewer) -> int:
 
 
 def record_view(thread: Thread, viewer_key: str) -> bool:
-    """Counts a view once per member or browser session; True when it counted."""
-    seen = db.session.scalar(
-        select(ThreadView.id).where(
-            ThreadView.thread_id == thread.id, ThreadView.viewer == viewer_key
-        )
-    )
-    if seen:
-        return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(ThreadView(thread_id=thread.id, viewer=viewer_key))
-    except IntegrityError:
-        return False
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(view_count=Thread.view_count + 1)
-    )
+    """Count one view now (pages batch theirs through community.cache); True when it
+    was the viewer's first of this thread."""
+    counted = record_views([(thread.id, viewer_key)]) == 1
     db.session.expire(thread, ["view_count"])
-    if viewer_key.startswith("m:") and viewer_key[2:].isdigit():
-        # Trust levels count posts read; the view row above already de-duplicates.
+    return counted
+
+
+def record_views(views: Iterable[tuple[int, str]]) -> int:
+    """Write a batch of counted views, (thread id, viewer key) pairs, in one transaction:
+    each counts once per viewer (the unique row decides, also across processes), views
+    of threads deleted meanwhile are dropped. Returns how many counted."""
+    pairs = sorted(set(views))
+    if not pairs:
+        return 0
+    existing = set(
+        db.session.scalars(select(Thread.id).where(Thread.id.in_({t for t, _ in pairs})))
+    )
+    rows = [
+        {"thread_id": thread_id, "viewer": viewer[:64], "viewed_at": utcnow()}
+        for thread_id, viewer in pairs
+        if thread_id in existing
+    ]
+    if not rows:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_new
+    else:
+        from sqlalchemy.dialects.sqlite import insert as insert_new
+    # Only the rows that were new come back: those are the views that count.
+    counted: dict[int, int] = {}
+    readers: dict[int, list[int]] = {}  # member id -> threads newly read
+    for thread_id, viewer in db.session.execute(
+        insert_new(ThreadView)
+        .on_conflict_do_nothing()
+        .returning(ThreadView.thread_id, ThreadView.viewer),
+        rows,
+    ):
+        counted[thread_id] = counted.get(thread_id, 0) + 1
+        if viewer.startswith("m:") and viewer[2:].isdigit():
+            readers.setdefault(int(viewer[2:]), []).append(thread_id)
+    for thread_id, n in counted.items():
+        db.session.execute(
+            update(Thread).where(Thread.id == thread_id).values(view_count=Thread.view_count + n)
+        )
+    # Trust levels count the posts a member has read; the view rows de-duplicate.
+    for member_id, thread_ids in readers.items():
+        posts = select(func.coalesce(func.sum(Thread.reply_count + 1), 0)).where(
+            Thread.id.in_(thread_ids)
+        )
         db.session.execute(
             update(Member)
-            .where(Member.id == int(viewer_key[2:]))
-            .values(posts_read=Member.posts_read + thread.reply_count + 1)
+            .where(Member.id == member_id)
+            .values(posts_read=Member.posts_read + posts.scalar_subquery())
         )
     db.session.commit()
-    return True
+    return sum(counted.values())
 
 
 # ---- following --------------------------------------------------------------

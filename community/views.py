@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import access, bp, feeds, search, services
+from . import access, bp, cache, feeds, search, services
 from .errors import DomainError, Invalid, NotFound
 from .extensions import limiter
 from .forms import (
@@ -22,7 +22,7 @@ from .forms import (
     ThreadForm,
     TokenForm,
 )
-from .web import page_arg, session_key, show_form_errors, viewer_key
+from .web import page_arg, session_key, show_form_errors
 
 
 def _limit(name: str):
@@ -248,14 +248,16 @@ def thread(thread_id):
         return redirect(url_for("community.thread", thread_id=thread.merged_into_id), 301)
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
-    services.record_view(thread, viewer_key())
-    return _thread_page(thread, ReplyForm(), page=page_arg())
+    cache.count_view(thread)
+    # A form makes a CSRF token (a session): only for members, who can reply.
+    form = ReplyForm() if current_user.is_authenticated else None
+    return _thread_page(thread, form, page=page_arg())
 
 
-def _thread_page(thread, form: ReplyForm, page: int, status: int = 200):
+def _thread_page(thread, form: ReplyForm | None, page: int, status: int = 200):
     replies = services.thread_replies(thread, current_user, page=page)
     opening = services.opening_post(thread)
-    accepted = thread.accepted_post
+    accepted = services.accepted_answer(thread)
     if accepted is not None and not access.can_view_post(current_user, accepted):
         accepted = None
     shown = [opening, *replies.items] + ([accepted] if accepted else [])

@@ -115,7 +115,8 @@ def idea(idea_id):
     if idea.status == "merged" and idea.merged_into_id:
         flash(f"“{idea.title}” was merged into this idea; its votes and comments are here.", "info")
         return redirect(url_for("ideas.idea", idea_id=idea.merged_into_id))
-    return _idea_page(idea, ReplyForm())
+    # Forms make CSRF tokens (a session): a visitor gets none, and a cacheable page.
+    return _idea_page(idea, ReplyForm() if current_user.is_authenticated else None)
 
 
 def _idea_page(idea, reply_form, status: int = 200):
@@ -132,9 +133,10 @@ def _idea_page(idea, reply_form, status: int = 200):
     ]
     shown = [p.id for p in (replies.items if replies else [])]
     shown += [p.id for _m, posts in merged_comments for p in posts]
-    vote_form = VoteForm()
+    member = current_user.is_authenticated
+    vote_form = VoteForm() if member else None
     mine = services.my_vote(idea, current_user)
-    if mine is not None:
+    if mine is not None and vote_form is not None:
         vote_form.importance.data = mine.importance or ""
     return render_template(
         "ideas/idea.html",
@@ -142,8 +144,10 @@ def _idea_page(idea, reply_form, status: int = 200):
         history=services.status_history(idea),
         mine=mine,
         vote_form=vote_form,
-        status_form=StatusForm(status=idea.status if idea.status != "merged" else "new"),
-        merge_form=MergeForm(),
+        status_form=StatusForm(status=idea.status if idea.status != "merged" else "new")
+        if member
+        else None,
+        merge_form=MergeForm() if member else None,
         form=reply_form,
         replies=replies,
         merged_comments=merged_comments,
