@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from . import access, events, services
-from .errors import RateLimited
+from .errors import Invalid, NotFound, RateLimited
 from .markup import as_markup, excerpt
 from .models import utcnow
 
@@ -117,8 +117,31 @@ class Response(FlaskResponse):
         return super().set_cookie(key, *args, **kwargs)
 
 
+def _carries_nul(multidict) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in multidict.lists()
+    )
+
+
 def register(app: Flask) -> None:
     app.response_class = Response
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No person types a NUL character and PostgreSQL text cannot hold one: a
+        request carrying one is refused before any service sees it (not found in a
+        path, invalid anywhere else), on every engine alike."""
+        if "\x00" in request.path:
+            raise NotFound("Not found.")
+        body = request.get_data(cache=True, parse_form_data=True)
+        if (
+            _carries_nul(request.args)
+            or _carries_nul(request.form)
+            or b"\x00" in body
+            or b"\\u0000" in body
+        ):
+            raise Invalid("Text may not contain NUL characters.")
 
     @app.after_request
     def security_headers(response):

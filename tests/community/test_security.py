@@ -418,7 +418,7 @@ def test_no_route_answers_500_for_odd_input(app, odd_site, login, who):
 @pytest.mark.parametrize(
     "data",
     [
-        {"email": "ü" * 300 + "@" + "x" * 300, "display_name": UNICODE, "password": "\x00" * 20},
+        {"email": "ü" * 300 + "@" + "x" * 300, "display_name": UNICODE, "password": "\x01" * 20},
         {"email": ["a@example.com", "b@example.com"], "display_name": "", "password": ""},
         {"email": "a@example.com", "display_name": LONG, "password": LONG},
         {},
@@ -454,3 +454,15 @@ def test_odd_thread_input_is_field_errors_and_unicode_works(
     html = page_text(client.get(response.headers["Location"]))
     assert title in html
     assert "Ünïcødé body ✓" in html
+
+
+def test_nul_characters_are_refused_before_they_reach_a_service(client, login, make_member):
+    """PostgreSQL cannot store NUL; no route may answer 500 because of one."""
+    login(make_member())
+    assert client.get("/s/%00").status_code == 404
+    assert client.get("/api/v1/spaces/%00").get_json()["error"]["code"] == "not_found"
+    assert client.get("/search?q=a%00b").status_code == 422
+    api = client.post("/api/v1/threads", json={"title": "Hello\u0000there", "body": "x"})
+    assert api.status_code == 422 and "NUL" in api.get_json()["error"]["message"]
+    form = client.post("/settings/profile", data={"display_name": "A\x00B", "bio": ""})
+    assert form.status_code == 422
