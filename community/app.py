@@ -123,6 +123,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     auth.configure(login_manager)
     queue = app.config.get("REDIS_URL") or None
+    # Flask-SocketIO keeps the last app's queue manager in its options; an app
+    # without a queue must not inherit one from an app made before it.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(app, message_queue=queue, cors_allowed_origins=[])
     search.init_app(app)
     cache.init_app(app)
