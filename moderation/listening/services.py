@@ -440,12 +440,10 @@ def can_view_alert(member, alert: Alert | None) -> bool:
 def alert_recipients(alert: Alert) -> list[Member]:
     """Who hears about an alert live: its audience, less anyone who may not read it."""
     if alert.kind == "at_risk":
-        candidates = db.session.scalars(
-            select(Member)
-            .join(MemberRole, MemberRole.member_id == Member.id)
-            .where(MemberRole.role == "support_agent")
-            .distinct()
-        )
+        # An id sub-select, not DISTINCT over whole rows: PostgreSQL cannot compare
+        # the member's JSON column.
+        agents = select(MemberRole.member_id).where(MemberRole.role == "support_agent")
+        candidates = db.session.scalars(select(Member).where(Member.id.in_(agents)))
     else:
         candidates = [alert.watchlist.owner] if alert.watchlist is not None else []
     return [m for m in candidates if not m.is_suspended and can_view_alert(m, alert)]

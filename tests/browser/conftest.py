@@ -47,6 +47,8 @@ def live_server(tmp_path_factory, databases):
     env["PARLEY_INSTANCE"] = str(instance)
     database = databases.empty(instance / "parley.sqlite3")
     env["DATABASE_URL"] = database
+    # Commands run beside the server (a mail delivery) read the same database.
+    (instance / "database-url").write_text(database)
     env["PARLEY_PASSWORD_HASH_MEMORY_KIB"] = "8192"  # keep the shared CI machine responsive
     _flask("db", "upgrade", env=env)
     _flask("demo-data", env=env)

@@ -37,7 +37,7 @@ def delivered_invitation(tmp_path_factory) -> str:
         Path(tmp_path_factory.getbasetemp()).glob("live-instance*"), key=lambda p: p.stat().st_mtime
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
-    env.pop("DATABASE_URL", None)
+    env["DATABASE_URL"] = (instance / "database-url").read_text()
     env["PARLEY_INSTANCE"] = str(instance)
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "send"],
