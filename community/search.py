@@ -1165,7 +1165,7 @@ def help_suggestions(member, text, limit: int = 5) -> list[Hit]:
 # ---- event subscribers --------------------------------------------------------
 
 
-def _safely(keys: Callable[[], list[str]]) -> None:
+def queue_safely(keys: Callable[[], list[str]]) -> None:
     """Search never breaks the change that triggered it: errors are logged and
     the update stays queued (or is rebuilt by `flask search reindex`)."""
     try:
@@ -1175,28 +1175,28 @@ def _safely(keys: Callable[[], list[str]]) -> None:
 
 
 def on_thread_created(thread, **_):
-    _safely(lambda: [f"thread:{thread.id}"])
+    queue_safely(lambda: [f"thread:{thread.id}"])
 
 
 def on_post_changed(post, **_):
     """post_created, post_edited, answer_accepted and answer_unaccepted: the
     thread's text or solved state changed."""
-    _safely(lambda: [f"thread:{post.thread_id}"])
+    queue_safely(lambda: [f"thread:{post.thread_id}"])
 
 
 def on_threads_merged(thread, into=None, **_):
     """Both threads changed: the merged one is hidden, the kept one has its posts."""
-    _safely(lambda: [f"thread:{thread.id}"] + ([f"thread:{into.id}"] if into else []))
+    queue_safely(lambda: [f"thread:{thread.id}"] + ([f"thread:{into.id}"] if into else []))
 
 
 def on_thread_moved(thread, **_):
     """A moved thread carries its new space into the index at once: a thread moved
     into a private space must stop showing up in anyone else's results."""
-    _safely(lambda: [f"thread:{thread.id}"])
+    queue_safely(lambda: [f"thread:{thread.id}"])
 
 
 def on_member_changed(member, **_):
-    _safely(lambda: [f"member:{member.id}"])
+    queue_safely(lambda: [f"member:{member.id}"])
 
 
 def connect_subscribers() -> None:

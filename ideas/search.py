@@ -9,8 +9,6 @@ duplicates stay out (their votes and text live on in the idea they joined).
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,8 +18,6 @@ from community.models import Tag
 
 from .models import Area, Idea, idea_tag
 from .services import visible_idea_filter
-
-log = logging.getLogger(__name__)
 
 
 def _load(session: Session, ids: list[int]) -> dict[int, dict]:
@@ -105,21 +101,13 @@ IDEA_DOCUMENTS = search.DocType(
 )
 
 
-def _reindex(*ideas: Idea) -> None:
-    """After commit: queue the ideas whose text, status or place changed."""
-    try:
-        for idea in ideas:
-            search.index(idea)
-    except Exception:  # search never breaks the change that triggered it
-        log.exception("search: queueing an idea failed")
-
-
 def on_idea_changed(idea, **_):
-    _reindex(idea)
+    search.queue_safely(lambda: [search.doc_key(idea)])
 
 
 def on_idea_merged(duplicate, into, **_):
-    _reindex(duplicate, into)  # the duplicate leaves the index
+    # The duplicate leaves the index; the idea kept gains its votes.
+    search.queue_safely(lambda: [search.doc_key(duplicate), search.doc_key(into)])
 
 
 def connect_subscribers() -> None:
