@@ -27,7 +27,7 @@ from sqlalchemy import event, func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from community import services  # noqa: E402
+from community import background, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Post, utcnow  # noqa: E402
@@ -151,6 +151,7 @@ def run(members: int, events: int) -> dict:
         elapsed, delivered, recorded = drain(app)
         with app.app_context():
             added = statements_added(app)
+            background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
     return {
         "events": events,

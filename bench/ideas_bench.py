@@ -28,7 +28,7 @@ from sqlalchemy import event, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from community import services  # noqa: E402
+from community import background, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Thread, utcnow  # noqa: E402
@@ -186,6 +186,7 @@ def run(ideas: int, votes: int, members: int, rounds: int) -> tuple[list[dict], 
             who = seed(app, ideas, votes, members)
             seeded = time.perf_counter() - started
             results = measure(app, who, rounds)
+            background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
     return results, seeded
 

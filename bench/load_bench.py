@@ -57,7 +57,7 @@ sys.path.insert(0, str(BENCH))
 
 from search_bench import DOMAIN, Corpus  # noqa: E402
 
-from community import search, services  # noqa: E402
+from community import background, search, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Post, Tag, Thread, thread_tag, utcnow  # noqa: E402
@@ -776,6 +776,7 @@ def run(args) -> int:
             ) as bar:
                 search.reindex(progress=bar.update, procs=search.default_procs())
             reindexed = round(time.perf_counter() - started, 1)
+            background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
         env = app_environment(instance, database)
         (folder / "ceiling").mkdir()

@@ -31,7 +31,7 @@ from sqlalchemy import event, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from community import events, services  # noqa: E402
+from community import background, events, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Kudos, Member, Post, utcnow  # noqa: E402
@@ -218,6 +218,7 @@ def run(members: int, rows: int, rounds: int) -> dict:
             assert not again, "recompute left drift behind"
             results = measure(app, who, rounds)
             statements = award_statements(app)
+            background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
     return {
         "results": results, "seeded": seeded, "rebuilt": rebuilt, "fixed": len(drifts),

@@ -34,7 +34,7 @@ from sqlalchemy import insert, select, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from community import search, services  # noqa: E402
+from community import background, search, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import (  # noqa: E402
@@ -339,6 +339,7 @@ def run(threads: int, posts: int, members: int, rounds: int) -> dict:
             reindexed = time.perf_counter() - started
             size = sum(f.stat().st_size for f in Path(folder, "search-index").iterdir())
             results = measure(app, who, rounds)
+            background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
     return {"seeded": seeded, "reindexed": reindexed, "documents": documents,
             "index_mb": size / 2**20, "results": results}  # fmt: skip

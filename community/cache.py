@@ -41,7 +41,7 @@ from flask import Flask, current_app, g, request, session
 from flask_caching import Cache
 from flask_login import current_user
 
-from . import events
+from . import background, events
 
 log = logging.getLogger(__name__)
 
@@ -210,13 +210,17 @@ class ViewCounter:
         with self.lock:
             if self.timer is None or self.pid != os.getpid():
                 self.pid = os.getpid()
-                self.timer = threading.Thread(target=self._run, name="view-counter", daemon=True)
+                self.stopping = threading.Event()
+                self.timer = threading.Thread(
+                    target=self._run, args=(self.stopping,), name="view-counter", daemon=True
+                )
                 self.timer.start()
                 atexit.register(self.stop)
+                background.on_stop(self.app, self.stop)
         return True
 
-    def _run(self) -> None:
-        while not self.stopping.is_set():
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             self.wake.wait(self.seconds)
             self.wake.clear()
             try:
@@ -225,9 +229,14 @@ class ViewCounter:
                 log.exception("could not write the counted views")
 
     def stop(self) -> None:
-        """Stop the timer and write what is waiting (at exit, and in tests)."""
-        self.stopping.set()
+        """Stop the timer and write what is waiting (at exit, and when the app's
+        background work stops); a later view starts a new timer."""
+        with self.lock:
+            timer, self.timer = self.timer, None
+            self.stopping.set()
         self.wake.set()
+        if timer is not None and timer is not threading.current_thread():
+            timer.join(10)
         try:
             self.flush()
         except Exception:

@@ -10,6 +10,7 @@ import time
 
 from flask import Flask
 
+from community import background
 from community.extensions import db
 
 from . import outbox, services
@@ -71,11 +72,12 @@ def start_in_process(app: Flask) -> threading.Thread | None:
         thread = threading.Thread(target=run, args=(app, stop), name="crm-worker", daemon=True)
         _started[id(app)] = (thread, stop)
         thread.start()
-        return thread
+    background.on_stop(app, lambda: stop_in_process(app))
+    return thread
 
 
 def stop_in_process(app: Flask, timeout: float = 10.0) -> None:
-    """Stop the app's delivery thread (tests; a server simply exits)."""
+    """Stop the app's delivery thread (`community.background.stop_all` calls it)."""
     with _lock:
         running = _started.pop(id(app), None)
     if running is not None:

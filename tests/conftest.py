@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from community import services
+from community import background, services
 from community.app import create_app
 from community.config import TestConfig
 from community.extensions import db
@@ -138,6 +138,7 @@ def app(databases, tmp_path):
     url = databases.copy(tmp_path / "parley.sqlite3")
     app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
     yield app
+    background.stop_all(app)  # its threads end before its database goes
     with app.app_context():
         db.engine.dispose()
     databases.drop(url)

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
+from community import background
 from community.app import PROJECT_ROOT, create_app
 from community.config import TestConfig
 from community.extensions import db
@@ -39,6 +40,7 @@ def empty_database(databases, tmp_path):
 def empty_app(empty_database, tmp_path):
     app = create_app(settings(tmp_path, empty_database))
     yield app
+    background.stop_all(app)  # its threads end before its database goes
     with app.app_context():
         db.engine.dispose()
 

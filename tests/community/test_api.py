@@ -16,7 +16,7 @@ from flask_login import FlaskLoginClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
-from community import services
+from community import background, services
 from community.app import create_app
 from community.config import TestConfig
 from community.extensions import db
@@ -912,6 +912,7 @@ def csrf_app(databases, tmp_path):
         member = services.register_member("sam@example.com", "Sam Rivera", PASSWORD)
         app.config["TEST_MEMBER_ID"] = member.id
     yield app
+    background.stop_all(app)  # its threads end before its database goes
     with app.app_context():
         db.engine.dispose()
     databases.drop(database)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from community import cache, events, services
+from community import background, cache, events, services
 from community.app import create_app
 from community.extensions import db
 from community.models import Member, Thread, ThreadView
@@ -32,6 +32,7 @@ def app(databases, tmp_path):
     url = databases.copy(tmp_path / "parley.sqlite3")
     app = create_app({**_test_settings(tmp_path), **CACHED, "SQLALCHEMY_DATABASE_URI": url})
     yield app
+    background.stop_all(app)  # its threads end before its database goes
     with app.app_context():
         db.engine.dispose()
     databases.drop(url)

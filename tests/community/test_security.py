@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from community import services
+from community import background, services
 from community.app import create_app
 from community.config import TestConfig
 from community.extensions import db
@@ -162,6 +162,7 @@ def build_app(databases, tmp_path):
 
     yield build
     for app in built:
+        background.stop_all(app)  # its threads end before its database goes
         with app.app_context():
             db.engine.dispose()
         databases.drop(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -6,8 +6,9 @@ import time
 
 from sqlalchemy import func, select
 
+from community import background
 from community.extensions import db
-from community.models import Member
+from community.models import Member, Thread
 from crm_bridge import outbox, services, worker
 from crm_bridge.models import Activity, OutboxItem
 
@@ -83,3 +84,21 @@ def test_the_in_process_worker_picks_new_rows_up_within_seconds(app, make_thread
             assert db.session.scalar(select(Activity.title)) == "Picked up by the app's own worker"
     finally:
         worker.stop_in_process(app)
+
+
+def test_stopping_an_app_ends_its_threads_and_writes_what_waits(app, client, make_thread):
+    """A server or test ending an app leaves no delivery or view-counting thread
+    behind to fail against a database that is gone, and loses no counted view."""
+    thread = make_thread()
+    app.config.update(CRM_WORKER=True, CRM_POLL_SECONDS=0.1, CRM_PULL_SECONDS=0)
+    counter = app.extensions["parley_views"]
+    counter.every, counter.seconds = 1000, 60.0  # views wait for the timer
+    assert client.get(f"/t/{thread.id}").status_code == 200  # the first request starts both
+    running = [worker.start_in_process(app), counter.timer]
+    assert all(t is not None and t.is_alive() for t in running)
+
+    background.stop_all(app)
+
+    assert not any(t.is_alive() for t in running)
+    with app.app_context():
+        assert db.session.get(Thread, thread.id).view_count == 1
