@@ -1,18 +1,13 @@
 """`flask --app wsgi advisory remind` and `advisory end-terms`: the committee's upkeep
-(also checked in-process when a committee's page is opened)."""
+(the background runners do both every ADVISORY_UPKEEP_SECONDS)."""
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from community import background
+
 from . import services
-
-
-def _site_context():
-    """Links in reminders point at the site: PARLEY_SITE_URL (or localhost) as the base."""
-    base = current_app.config.get("SITE_URL") or "http://localhost"
-    return current_app.test_request_context(base_url=base)
-
 
 advisory = AppGroup("advisory", help="Advisory committees: reminders and terms.")
 
@@ -20,7 +15,7 @@ advisory = AppGroup("advisory", help="Advisory committees: reminders and terms."
 @advisory.command("remind")
 def remind():
     """Notify committee members of meetings starting within ADVISORY_REMINDER_HOURS."""
-    with _site_context():
+    with background.site_context(current_app):
         count = services.remind_due_meetings()
     click.echo(f"{count} meeting reminder(s) sent.")
 
@@ -28,10 +23,20 @@ def remind():
 @advisory.command("end-terms")
 def end_terms():
     """Make the members of cohorts whose term ended alumni (badge kept, access gone)."""
-    with _site_context():
+    with background.site_context(current_app):
         count = services.end_terms()
     click.echo(f"{count} member(s) became alumni.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(advisory)
+    background.add_job(
+        app,
+        background.Job(
+            "advisory-upkeep",
+            "ADVISORY_UPKEEP_SECONDS",
+            lambda _state: services.remind_due_meetings() + services.end_terms(),
+            needs_site=True,
+            description="meeting reminders and the end of committee terms",
+        ),
+    )

@@ -140,8 +140,8 @@ def run(members: int, events: int) -> dict:
         os.environ["PARLEY_INSTANCE"] = folder
         app = create_app({
             "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "CRM": "builtin",
-            "CRM_WORKER": False, "CRM_BATCH_SIZE": 2000, "PASSWORD_HASH_MEMORY_KIB": 8192,
-            "PASSWORD_HASH_TIME_COST": 1,
+            "BACKGROUND_IN_PROCESS": False, "CRM_BATCH_SIZE": 2000,
+            "PASSWORD_HASH_MEMORY_KIB": 8192, "PASSWORD_HASH_TIME_COST": 1,
         })  # fmt: skip
         with app.app_context():
             from flask_migrate import upgrade

@@ -176,7 +176,11 @@ def measure(app, who: dict, rounds: int) -> list[dict]:
 def run(ideas: int, votes: int, members: int, rounds: int) -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["PARLEY_INSTANCE"] = folder
-        settings = {"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False}
+        settings = {
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            "BACKGROUND_IN_PROCESS": False,
+        }
         app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
         with app.app_context():
             from flask_migrate import upgrade

@@ -439,6 +439,9 @@ def app_environment(instance: Path, database: str) -> dict:
         "PARLEY_BENCH_QUERY_HEADER": "1",
         # Writes at full speed: the posting limit would turn most of them into 429s.
         "PARLEY_RATELIMIT_ENABLED": "false",
+        # Scheduled upkeep (a trust recompute over 10,000 members...) belongs to
+        # `flask worker` processes in production, not to the measured servers.
+        "PARLEY_BACKGROUND_IN_PROCESS": "false",
     }
     return env
 
@@ -760,6 +763,7 @@ def run(args) -> int:
             {"SQLALCHEMY_DATABASE_URI": database if not database.startswith("postgresql://")
              else "postgresql+psycopg://" + database[len("postgresql://"):],
              "RATELIMIT_ENABLED": False, "PASSWORD_HASH_MEMORY_KIB": 8192,
+             "BACKGROUND_IN_PROCESS": False,
              "SECRET_KEY": SECRET, "SEARCH_SYNC_UPDATES": False}
         )  # fmt: skip
         with app.app_context():

@@ -64,6 +64,7 @@ from . import (  # noqa: F401
     api,
     api_bp,
     auth,
+    background,
     bp,
     cache,
     cli,
@@ -130,6 +131,7 @@ def _init_extensions(app: Flask) -> None:
     search.init_app(app)
     cache.init_app(app)
     querycount.init_app(app)
+    background.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

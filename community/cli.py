@@ -1,11 +1,13 @@
 """Command line: `flask --app wsgi members create`, `flask --app wsgi demo-data`,
-`flask --app wsgi search reindex`.
+`flask --app wsgi search reindex`, `flask --app wsgi worker`.
 
 Commands parse arguments and call services; `flask db upgrade` comes from Flask-Migrate.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import click
@@ -13,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import demo, mail, search, services
+from . import background, demo, mail, search, services
 from .errors import DomainError
 from .extensions import db
 from .models import ROLES, Member
@@ -120,8 +122,69 @@ def search_drain(wait):
     click.echo(f"Applied {applied} queued updates; {search.pending()} waiting.")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--job", "names", multiple=True, help="Run only this job (repeatable).")
+@click.option("--once", is_flag=True, help="Run each job once now, then stop.")
+@click.option("--status", is_flag=True, help="Show each job's last and next run, then stop.")
+def worker_command(names, once, status):
+    """Run the background jobs (mail, CRM delivery, index updates, scheduled upkeep)
+    until stopped; Ctrl-C or SIGTERM let the current job finish. Run several on
+    PostgreSQL: each scheduled job still runs once per period."""
+    app = current_app._get_current_object()
+    known = {job.name for job in background.jobs(app)}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise click.UsageError(
+            f"No job named {', '.join(unknown)}; the jobs are: {', '.join(sorted(known))}."
+        )
+    selected = set(names) or None
+    if status:
+        for job, row in background.schedule(app):
+            every = job.seconds(app.config)
+            when = "off" if every <= 0 else f"every {every:g} s"
+            if job.shared:
+                when += ", in every worker"
+            last = row.last_finished_at if row is not None else None
+            line = f"{job.name:26} {when:32} last run: {last or 'never'}"
+            if row is not None and row.last_error:
+                line += f"  FAILED: {row.last_error[:80]}"
+            click.echo(line)
+        return
+    if once:
+        for name, did in background.run_once(app, selected).items():
+            click.echo(f"{name}: " + ("another worker has it" if did is None else f"did {did}"))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"Worker running: {', '.join(sorted(selected or known))}")
+    background.run(app, stop, selected)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(members)
     app.cli.add_command(demo_data)
     app.cli.add_command(mail_group)
     app.cli.add_command(search_index)
+    app.cli.add_command(worker_command)
+    background.add_job(
+        app,
+        background.Job(
+            "mail", "MAIL_SEND_SECONDS", lambda _state: _send_mail(), description="send e-mail"
+        ),
+    )
+    background.add_job(
+        app,
+        background.Job(
+            "search-index",
+            "SEARCH_DRAIN_SECONDS",
+            lambda _state: search.drain(timeout=0) if search.pending() else 0,
+            description="apply queued search-index updates",
+        ),
+    )
+
+
+def _send_mail() -> int:
+    report = mail.deliver_pending()
+    return report.sent + report.failed

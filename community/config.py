@@ -68,7 +68,6 @@ class Config:
 
     # The CRM bridge (docs/crm.md): connectors by name, comma-separated
     CRM = "builtin"
-    CRM_WORKER = True  # deliver from a thread of the app process (or run `flask crm worker`)
     CRM_POLL_SECONDS = 2.0  # how soon the worker picks new outbox rows up
     CRM_PULL_SECONDS = 300  # how often attributes and case statuses are pulled
     CRM_BATCH_SIZE = 500  # rows claimed per pass (per connector: at most 4 of its batches)
@@ -81,6 +80,18 @@ class Config:
     CRM_WEBHOOK_TIMEOUT = 10.0
     CRM_INBOUND_SECRET = None  # signs POST /api/v1/crm/inbound; defaults to the webhook's
     CRM_INBOUND_TOLERANCE_SECONDS = 300
+
+    # Background work (community/background.py): a thread of each web process runs
+    # the jobs, or (false) `flask --app wsgi worker` processes do. Seconds between
+    # runs of each job; 0 switches a job off.
+    BACKGROUND_IN_PROCESS = True
+    BACKGROUND_POLL_SECONDS = 1.0  # how often a runner looks for due jobs
+    BACKGROUND_LEASE_SECONDS = 900  # a runner's hold on a job; a killed runner's expires
+    MAIL_SEND_SECONDS = 10
+    SEARCH_DRAIN_SECONDS = 5
+    MODERATION_TRUST_SECONDS = 86400
+    REPUTATION_FRAUD_CHECK_SECONDS = 3600
+    ADVISORY_UPKEEP_SECONDS = 900
 
     # Number of proxies in front of the app (X-Forwarded-* trusted from them)
     PROXY_COUNT = 0
@@ -110,7 +121,7 @@ class TestConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 1024
     PASSWORD_HASH_PARALLELISM = 1
-    CRM_WORKER = False  # tests start a worker when they want one
+    BACKGROUND_IN_PROCESS = False  # tests run the jobs they want themselves
     # Tests see every page rendered and every view written at once, unless they ask.
     PAGE_CACHE_ENABLED = False
     VIEW_FLUSH_EVERY = 1

@@ -464,6 +464,22 @@ class Notification(db.Model):
     post: Mapped[Post | None] = relationship()
 
 
+class BackgroundJob(db.Model):
+    """One scheduled job of the background runners (community/background.py): who
+    holds it and until when, when it runs next, and how its last run went."""
+
+    __tablename__ = "community_background_job"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime)
+    holder: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_result: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class EmailOutbox(db.Model):
     """E-mail to send, written in the same transaction as its cause and delivered
     later, at least once, by the mail worker (nothing is lost if it is down).

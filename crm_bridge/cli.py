@@ -100,3 +100,4 @@ def worker_command(until_empty):
 
 def register(app: Flask) -> None:
     app.cli.add_command(crm)
+    worker.add_jobs(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -14,14 +14,8 @@ from community import services as community
 from community.errors import DomainError
 from community.web import page_arg
 
-from . import bp, outbox, services, worker
+from . import bp, outbox, services
 from .models import Case, Contact
-
-
-@bp.before_app_request
-def _start_worker():
-    """The in-process delivery thread starts with the first request served."""
-    worker.start_in_process(current_app._get_current_object())
 
 
 @bp.app_template_global("crm_thread_cases")

@@ -1,6 +1,7 @@
-"""The delivery loop: in a thread of the app process (CRM_WORKER, on by default) or
-as `flask --app wsgi crm worker` processes. Each pass delivers what is due; pulls
-run every CRM_PULL_SECONDS."""
+"""CRM delivery as background jobs (community/background.py): `crm-delivery` runs
+in every runner and shares the rows out (SKIP LOCKED on PostgreSQL, a lease on
+SQLite); `crm-pull` fetches attributes and case statuses every CRM_PULL_SECONDS.
+`flask --app wsgi crm worker` runs the same delivery alone, with a report per pass."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from community.extensions import db
 from . import outbox, services
 
 log = logging.getLogger(__name__)
-_started: dict[int, tuple[threading.Thread, threading.Event]] = {}
-_lock = threading.Lock()
 
 
 def run(
@@ -60,26 +59,34 @@ def run(
             db.session.remove()
 
 
-def start_in_process(app: Flask) -> threading.Thread | None:
-    """Start the app's delivery thread once (the first request starts it)."""
-    if not app.config.get("CRM_WORKER") or not outbox.connectors.enabled_names(app.config):
-        return None
-    with _lock:
-        running = _started.get(id(app))
-        if running is not None and running[0].is_alive():
-            return running[0]
-        stop = threading.Event()
-        thread = threading.Thread(target=run, args=(app, stop), name="crm-worker", daemon=True)
-        _started[id(app)] = (thread, stop)
-        thread.start()
-    background.on_stop(app, lambda: stop_in_process(app))
-    return thread
+def _deliver(state: dict) -> int:
+    deliverer = state.setdefault("deliverer", outbox.Deliverer())
+    return deliverer.deliver_due().handled
 
 
-def stop_in_process(app: Flask, timeout: float = 10.0) -> None:
-    """Stop the app's delivery thread (`community.background.stop_all` calls it)."""
-    with _lock:
-        running = _started.pop(id(app), None)
-    if running is not None:
-        running[1].set()
-        running[0].join(timeout)
+def _pull(_state: dict) -> int:
+    return sum(members + cases for members, cases in services.pull().values())
+
+
+def _close(state: dict) -> None:
+    if "deliverer" in state:
+        state.pop("deliverer").close()
+
+
+def add_jobs(app: Flask) -> None:
+    if not outbox.connectors.enabled_names(app.config):
+        return
+    background.add_job(
+        app,
+        background.Job(
+            "crm-delivery", "CRM_POLL_SECONDS", _deliver, shared=True, close=_close,
+            description="deliver the CRM outbox",
+        ),
+    )  # fmt: skip
+    background.add_job(
+        app,
+        background.Job(
+            "crm-pull", "CRM_PULL_SECONDS", _pull,
+            description="pull customer attributes and case statuses",
+        ),
+    )  # fmt: skip

@@ -6,6 +6,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from community import background
+
 from . import services
 
 reputation = AppGroup("reputation", help="Reputation: totals and fraud checks.")
@@ -43,3 +45,12 @@ def check_fraud():
 
 def register(app: Flask) -> None:
     app.cli.add_command(reputation)
+    background.add_job(
+        app,
+        background.Job(
+            "reputation-fraud-check",
+            "REPUTATION_FRAUD_CHECK_SECONDS",
+            lambda _state: len(services.detect_rings()),
+            description="look for voting rings",
+        ),
+    )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The production layout on one machine (`make run-prod-local`): a throw-away
 # PostgreSQL (scripts/postgres.sh), Redis, two gunicorn app servers (one gthread
-# worker each, as Socket.IO needs) and nginx in front as the sticky proxy
+# worker each, as Socket.IO needs), two `flask worker` processes for the
+# background jobs, and nginx in front as the sticky proxy
 # (ip_hash, WebSocket upgrade). Prints the URL; Ctrl-C stops everything and
 # deletes the data. PORT (default 8080) is where nginx listens.
 set -euo pipefail
@@ -59,6 +60,7 @@ export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export PARLEY_INSTANCE="$dir/instance"
 export PARLEY_PROXY_COUNT=1
+export PARLEY_BACKGROUND_IN_PROCESS=false  # the worker processes below run the jobs
 cd "$root"
 "$bin/flask" --app wsgi db upgrade >"$dir/migrate.log" 2>&1
 "$bin/flask" --app wsgi demo-data --if-empty >"$dir/demo.log" 2>&1
@@ -72,6 +74,11 @@ for n in 1 2; do
     pids+=($!)
     wait_port "$app_port"
     upstreams+="        server 127.0.0.1:$app_port;"$'\n'
+done
+
+for n in 1 2; do
+    "$bin/flask" --app wsgi worker >"$dir/worker$n.log" 2>&1 &
+    pids+=($!)
 done
 
 mkdir -p "$dir/nginx"
@@ -131,7 +138,7 @@ pids+=($!)
 wait_port "$port"
 
 echo
-echo "Parley runs at http://127.0.0.1:$port/ (nginx → 2 gunicorn servers, PostgreSQL, Redis)."
+echo "Parley runs at http://127.0.0.1:$port/ (nginx → 2 gunicorn servers, 2 workers, PostgreSQL, Redis)."
 echo "Demo accounts: admin@example.com … password parley-demo-password. Logs: $dir"
 echo "Ctrl-C stops everything."
 wait "${pids[@]}"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from community import background
 from community.extensions import db
 from community.models import Member, Thread
-from crm_bridge import outbox, services, worker
+from crm_bridge import outbox, services
 from crm_bridge.models import Activity, OutboxItem
 
 from .conftest import drain
@@ -69,10 +69,10 @@ def test_worker_until_empty_and_pull(app, runner, make_thread):
 
 
 def test_the_in_process_worker_picks_new_rows_up_within_seconds(app, make_thread):
-    app.config.update(CRM_WORKER=True, CRM_POLL_SECONDS=0.1, CRM_PULL_SECONDS=0)
-    thread = worker.start_in_process(app)
+    app.config.update(BACKGROUND_IN_PROCESS=True, CRM_POLL_SECONDS=0.1, CRM_PULL_SECONDS=0)
+    thread = background.start_in_process(app)
     try:
-        assert worker.start_in_process(app) is thread  # once per app
+        assert background.start_in_process(app) is thread  # once per app
         make_thread(title="Picked up by the app's own worker")
         deadline = time.monotonic() + 10
         with app.app_context():
@@ -83,18 +83,18 @@ def test_the_in_process_worker_picks_new_rows_up_within_seconds(app, make_thread
                 time.sleep(0.1)
             assert db.session.scalar(select(Activity.title)) == "Picked up by the app's own worker"
     finally:
-        worker.stop_in_process(app)
+        background.stop_all(app)
 
 
 def test_stopping_an_app_ends_its_threads_and_writes_what_waits(app, client, make_thread):
     """A server or test ending an app leaves no delivery or view-counting thread
     behind to fail against a database that is gone, and loses no counted view."""
     thread = make_thread()
-    app.config.update(CRM_WORKER=True, CRM_POLL_SECONDS=0.1, CRM_PULL_SECONDS=0)
+    app.config.update(BACKGROUND_IN_PROCESS=True, CRM_POLL_SECONDS=0.1, CRM_PULL_SECONDS=0)
     counter = app.extensions["parley_views"]
     counter.every, counter.seconds = 1000, 60.0  # views wait for the timer
     assert client.get(f"/t/{thread.id}").status_code == 200  # the first request starts both
-    running = [worker.start_in_process(app), counter.timer]
+    running = [background.start_in_process(app), counter.timer]
     assert all(t is not None and t.is_alive() for t in running)
 
     background.stop_all(app)

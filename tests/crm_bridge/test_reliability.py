@@ -78,7 +78,7 @@ def _worker(app, receiver, *extra):
         "PARLEY_CRM_PULL_SECONDS": "0",
         "PARLEY_CRM_BATCH_SIZE": "25",
         "PARLEY_CRM_POLL_SECONDS": "0.2",
-        "PARLEY_CRM_WORKER": "false",
+        "PARLEY_BACKGROUND_IN_PROCESS": "false",
     }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "crm", "worker", *extra]
     return subprocess.Popen(

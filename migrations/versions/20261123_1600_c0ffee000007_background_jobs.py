@@ -1,0 +1,34 @@
+"""background jobs: the schedule and leases of the background runners
+
+Revision ID: c0ffee000007
+Revises: ad0150000001
+Create Date: 2026-11-23 16:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffee000007"
+down_revision = "ad0150000001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "community_background_job",
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(), nullable=False),
+        sa.Column("holder", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
+        sa.Column("last_started_at", sa.DateTime(), nullable=True),
+        sa.Column("last_finished_at", sa.DateTime(), nullable=True),
+        sa.Column("last_result", sa.String(length=200), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_community_background_job")),
+    )
+
+
+def downgrade():
+    op.drop_table("community_background_job")
