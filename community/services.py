@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -919,12 +919,13 @@ def give_kudos(post: Post, by: Member) -> Post:
 
 def withdraw_kudos(post: Post, by: Member) -> Post:
     access.require_visible(by, post)
-    kudos = db.session.scalar(
-        select(Kudos).where(Kudos.post_id == post.id, Kudos.member_id == by.id)
-    )
-    if kudos is None:
+    # One DELETE decides: of two tabs withdrawing at once, only the one that removed
+    # the row lowers the count (the other finds nothing left to withdraw).
+    removed = db.session.execute(
+        delete(Kudos).where(Kudos.post_id == post.id, Kudos.member_id == by.id)
+    ).rowcount
+    if not removed:
         return post
-    db.session.delete(kudos)
     db.session.execute(
         update(Post).where(Post.id == post.id).values(kudos_count=Post.kudos_count - 1)
     )

@@ -4,60 +4,14 @@ with a busy timeout; each thread has its own app context, session and connection
 from __future__ import annotations
 
 import math
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import Member
 from ideas import services
 from ideas.models import Idea, Vote
-
-WORKERS = 16
-
-
-def bulk_members(app, n: int, prefix: str) -> list[int]:
-    """Members inserted directly: the password hash is never checked here."""
-    with app.app_context():
-        members = [
-            Member(
-                email=f"{prefix}{i}@crowd.example",
-                email_key=f"{prefix}{i}@crowd.example",
-                handle=f"{prefix}-{i}",
-                display_name=f"Crowd {i}",
-                password_hash="!",
-                bio="",
-                session_epoch=0,
-            )
-            for i in range(n)
-        ]
-        db.session.add_all(members)
-        db.session.commit()
-        return [m.id for m in members]
-
-
-def all_at_once(app, calls):
-    """Run (fn, idea_id, member_id) calls from a thread pool, released together."""
-    go = threading.Event()
-    errors: list[BaseException] = []
-
-    def one(fn, idea_id, member_id):
-        go.wait()
-        try:
-            with app.test_request_context():
-                fn(db.session.get(Idea, idea_id), db.session.get(Member, member_id))
-        except BaseException as error:
-            errors.append(error)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [pool.submit(one, *call) for call in calls]
-        time.sleep(0.05)
-        go.set()
-        for future in futures:
-            future.result(timeout=120)
-    assert errors == []
+from tests.concurrency import all_at_once, bulk_members
 
 
 def stored(app, idea_id):
@@ -75,7 +29,7 @@ def test_200_members_voting_at_once_give_exactly_200_votes(app, make_idea):
     idea = make_idea(title="Microsoft Teams notifications")
     crowd = bulk_members(app, 200, "crowd")
     started = time.monotonic()
-    all_at_once(app, [(services.vote, idea.id, member_id) for member_id in crowd])
+    all_at_once(app, [(services.vote, Idea, idea.id, member_id) for member_id in crowd])
     assert time.monotonic() - started < 60
     count, score, votes = stored(app, idea.id)
     assert count == 201  # the crowd and the author
@@ -90,7 +44,7 @@ def test_200_members_voting_at_once_give_exactly_200_votes(app, make_idea):
 def test_one_member_voting_from_many_tabs_at_once_counts_once(app, make_idea, make_member):
     idea = make_idea()
     member = make_member("Eager Voter")
-    all_at_once(app, [(services.vote, idea.id, member.id)] * 40)
+    all_at_once(app, [(services.vote, Idea, idea.id, member.id)] * 40)
     count, _score, votes = stored(app, idea.id)
     assert count == 2
     assert sorted(v.member_id for v in votes) == sorted([idea.author_id, member.id])
@@ -102,10 +56,10 @@ def test_votes_and_withdrawals_at_once_stay_exact(app, make_idea):
     idea = make_idea()
     leaving = bulk_members(app, 60, "leaving")
     arriving = bulk_members(app, 60, "arriving")
-    all_at_once(app, [(services.vote, idea.id, m) for m in leaving])
+    all_at_once(app, [(services.vote, Idea, idea.id, m) for m in leaving])
     assert stored(app, idea.id)[0] == 61
-    calls = [(services.unvote, idea.id, m) for m in leaving]
-    calls += [(services.vote, idea.id, m) for m in arriving]
+    calls = [(services.unvote, Idea, idea.id, m) for m in leaving]
+    calls += [(services.vote, Idea, idea.id, m) for m in arriving]
     calls = [c for pair in zip(calls[:60], calls[60:], strict=True) for c in pair]
     all_at_once(app, calls)
     count, _score, votes = stored(app, idea.id)
