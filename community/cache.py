@@ -261,6 +261,28 @@ def flush_views(app: Flask | None = None) -> int:
     return (app or current_app).extensions["parley_views"].flush()
 
 
+def remember(name: str, compute):
+    """A value everyone sees alike (space counts, say), kept until the next change:
+    under the page cache's generation, so any domain event starts it afresh, and
+    in the same store (Redis when configured). Without the page cache, computed."""
+    page_cache = current_app.extensions.get("parley_page_cache")
+    if page_cache is None or not page_cache.enabled:
+        return compute()
+    try:
+        key = f"fragment:{page_cache.generation.current()}:{name}"
+        value = page_cache.backend.get(key)
+    except Exception:  # the cache is an optimisation: without it, compute
+        log.exception("fragment cache unavailable")
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            page_cache.backend.set(key, value, timeout=page_cache.timeout)
+        except Exception:
+            log.exception("fragment cache unavailable")
+    return value
+
+
 def bump_generation(app: Flask | None = None) -> None:
     (app or current_app).extensions["parley_page_cache"].generation.bump()
 

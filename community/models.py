@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -218,11 +219,22 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(String(30), unique=True)
 
 
+_UNANSWERED = "kind = 'question' AND reply_count = 0 AND accepted_post_id IS NULL"
+
+
 class Thread(db.Model):
     __tablename__ = "community_thread"
     __table_args__ = (
         CheckConstraint(f"kind IN {THREAD_KINDS}", name="kind"),
         Index("ix_community_thread_space_activity", "space_id", "last_post_at"),
+        # The home page's and the help flow's unanswered questions: few rows among
+        # many, found without walking every thread by date.
+        Index(
+            "ix_community_thread_unanswered",
+            "created_at",
+            sqlite_where=text(_UNANSWERED),
+            postgresql_where=text(_UNANSWERED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

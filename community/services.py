@@ -18,11 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from . import access, events, markup
+from . import access, cache, events, markup
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .extensions import db
 from .models import (
@@ -565,25 +565,27 @@ class SpaceSummary:
 
 
 def space_summaries(viewer) -> list[SpaceSummary]:
-    """Visible spaces with counts of what the viewer can see, in one query."""
-    counted = and_(
-        Thread.space_id == Space.id,
-        Thread.embed_url.is_(None),
-        access.visible_thread_filter(viewer),
-    )
+    """The spaces the viewer may see, with the counts everyone sees (threads and
+    posts not hidden by moderators). The counts are one grouped query, kept until
+    the next change: the same for every viewer, so signed-in pages share them."""
+    counts = cache.remember("space-counts", _space_counts)
+    return [
+        SpaceSummary(space, *counts.get(space.id, (0, 0, None))) for space in list_spaces(viewer)
+    ]
+
+
+def _space_counts() -> dict[int, tuple[int, int, datetime | None]]:
     rows = db.session.execute(
         select(
-            Space,
+            Thread.space_id,
             func.count(Thread.id),
             func.coalesce(func.sum(Thread.reply_count + 1), 0),
             func.max(Thread.last_post_at),
         )
-        .outerjoin(Thread, counted)
-        .where(access.visible_space_filter(viewer))
-        .group_by(Space.id)
-        .order_by(Space.position, Space.name)
+        .where(Thread.embed_url.is_(None), Thread.is_hidden == false())
+        .group_by(Thread.space_id)
     ).all()
-    return [SpaceSummary(*row) for row in rows]
+    return {space_id: (threads, posts, last) for space_id, threads, posts, last in rows}
 
 
 def list_spaces(viewer) -> list[Space]:
@@ -970,8 +972,11 @@ def get_post(post_id, viewer) -> Post:
     return post
 
 
-def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, per_page=None):
-    """A page of threads the viewer may see, newest activity first by default."""
+def list_threads(
+    viewer, *, space: Space | None = None, sort="latest", page=1, per_page=None, count=True
+):
+    """A page of threads the viewer may see, newest activity first by default.
+    ``count=False`` skips counting every match, for lists without page links."""
     if sort not in THREAD_SORTS:
         raise Invalid(f"Sort by one of: {', '.join(THREAD_SORTS)}.", fields={"sort": "Unknown."})
     query = select(Thread).where(access.visible_thread_filter(viewer), Thread.embed_url.is_(None))
@@ -996,13 +1001,14 @@ def list_threads(viewer, *, space: Space | None = None, sort="latest", page=1, p
         per_page=per_page or _cfg("THREADS_PER_PAGE"),
         max_per_page=_cfg("API_MAX_PER_PAGE"),
         error_out=False,
+        count=count,
     )
 
 
 def newest_threads_with_openings(viewer, *, space: Space | None = None, limit: int = 30):
     """The newest threads the viewer may see with their opening posts, for feeds:
     two queries whatever the limit."""
-    threads = list(list_threads(viewer, space=space, sort="new", page=1, per_page=limit).items)
+    threads = list_threads(viewer, space=space, sort="new", per_page=limit, count=False).items
     openings = {
         post.thread_id: post
         for post in db.session.scalars(
@@ -1025,7 +1031,7 @@ def latest_replies(thread: Thread, viewer, limit: int = 30) -> list[Post]:
 
 
 def unanswered_questions(viewer, limit: int = 8) -> list[Thread]:
-    return list(list_threads(viewer, sort="unanswered", page=1, per_page=limit).items)
+    return list_threads(viewer, sort="unanswered", per_page=limit, count=False).items
 
 
 def accepted_answer(thread: Thread) -> Post | None:

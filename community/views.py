@@ -61,7 +61,7 @@ def index():
         "community/index.html",
         summaries=services.space_summaries(current_user),
         unanswered=services.unanswered_questions(current_user),
-        latest=services.list_threads(current_user, sort="latest", per_page=10).items,
+        latest=services.list_threads(current_user, sort="latest", per_page=10, count=False).items,
     )
 
 

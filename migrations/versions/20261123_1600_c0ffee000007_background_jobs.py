@@ -1,4 +1,5 @@
-"""background jobs: the schedule and leases of the background runners
+"""background jobs: the schedule and leases of the background runners; an index for
+unanswered questions
 
 Revision ID: c0ffee000007
 Revises: ad0150000001
@@ -28,7 +29,16 @@ def upgrade():
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_community_background_job")),
     )
+    unanswered = sa.text("kind = 'question' AND reply_count = 0 AND accepted_post_id IS NULL")
+    op.create_index(
+        "ix_community_thread_unanswered",
+        "community_thread",
+        ["created_at"],
+        sqlite_where=unanswered,
+        postgresql_where=unanswered,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_community_thread_unanswered", table_name="community_thread")
     op.drop_table("community_background_job")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from community import background, cache, events, services
 from community.app import create_app
@@ -314,3 +314,34 @@ def test_processes_share_pages_generation_and_views_through_redis(
     same_visitor.get(f"/t/{thread.id}")
     assert cache.flush_views(second) == 2
     assert thread_views(first, thread.id) == 2
+
+
+def test_space_counts_kept_for_signed_in_pages_follow_every_change(
+    app, make_member, make_space, make_thread, make_reply
+):
+    """Signed-in home pages share the space counts until the next change."""
+    space = make_space("billing")
+    rita = make_member("Rita Reader")
+    browser = sign_in(app, rita)
+
+    def counts():
+        with app.test_request_context():
+            viewer = db.session.get(type(rita), rita.id)
+            [summary] = [s for s in services.space_summaries(viewer) if s.space.id == space.id]
+            return summary.thread_count, summary.post_count
+
+    assert counts() == (0, 0)
+    thread = make_thread(space, title="Where are my invoices?")
+    assert counts() == (1, 1)
+    make_reply(thread, body="Under Settings, then Billing.")
+    assert counts() == (1, 2)
+    assert browser.get("/").status_code == 200
+    assert counts() == (1, 2)  # kept: no change since
+    with app.test_request_context():  # hidden by a moderator, who sends the event after
+        db.session.execute(update(Thread).where(Thread.id == thread.id).values(is_hidden=True))
+        db.session.commit()
+        hidden = db.session.get(Thread, thread.id)
+        events.post_hidden.send(
+            services.opening_post(hidden), thread=hidden, by=None, reason="spam"
+        )
+    assert counts() == (0, 0)
