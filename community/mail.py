@@ -75,12 +75,19 @@ def deliver_pending(limit: int = 100) -> DeliveryReport:
         select(EmailOutbox)
         .where(EmailOutbox.sent_at.is_(None), EmailOutbox.attempts < cfg["MAIL_MAX_ATTEMPTS"])
         .order_by(EmailOutbox.id)
-        .limit(limit)
+        .limit(1)
     )
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # several workers share the queue
+        # Each mail is locked from its claim to its commit, so several workers share
+        # the queue and none sends a mail another is sending.
+        query = query.with_for_update(skip_locked=True)
     report = DeliveryReport()
-    for row in db.session.scalars(query).all():
+    last_id = 0
+    for _ in range(limit):
+        row = db.session.scalars(query.where(EmailOutbox.id > last_id)).first()
+        if row is None:
+            break
+        last_id = row.id  # a failure waits for the next run, not the next turn
         try:
             send([_message(row)])
         except (OSError, smtplib.SMTPException) as error:
