@@ -122,18 +122,18 @@ def claim(name: str, holder: str, lease: float, *, due_only: bool = True) -> boo
             .where(*conditions)
             .values(holder=holder, lease_until=until, last_started_at=now)
         ).rowcount
-        if not taken:
+        if not taken:  # a job never run before: its row is made by whoever comes first
+            first = {
+                "name": name,
+                "next_run_at": now,
+                "holder": holder,
+                "lease_until": until,
+                "last_started_at": now,
+            }
+            # RETURNING says whether this runner made it (psycopg's row count does not).
             taken = connection.execute(
-                _insert_ignoring_duplicates(
-                    {
-                        "name": name,
-                        "next_run_at": now,
-                        "holder": holder,
-                        "lease_until": until,
-                        "last_started_at": now,
-                    }
-                )
-            ).rowcount
+                _insert_ignoring_duplicates(first).returning(BackgroundJob.name)
+            ).first()
     return bool(taken)
 
 

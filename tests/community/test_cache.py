@@ -200,7 +200,7 @@ def test_views_are_counted_once_per_viewer_and_written_in_a_batch(app, make_thre
         )
 
 
-def test_a_full_batch_and_the_timer_write_the_views(app, tmp_path, make_thread):
+def test_a_full_batch_and_the_timer_write_the_views(app, tmp_path, make_thread, cache_app):
     thread = make_thread()
     every = cache_app(app, tmp_path / "every", VIEW_FLUSH_EVERY=3)
     with every.app_context():
@@ -234,13 +234,26 @@ def test_a_full_batch_and_the_timer_write_the_views(app, tmp_path, make_thread):
     assert thread_views(timed, thread.id) == 6
 
 
-def cache_app(app, instance: Path, **settings):
-    """Another app (another process, as far as it knows) on the test's database."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    instance.mkdir(parents=True, exist_ok=True)
-    return create_app(
-        {**_test_settings(instance), **CACHED, **settings, "SQLALCHEMY_DATABASE_URI": url}
-    )
+@pytest.fixture
+def cache_app():
+    """Another app (another process, as far as it knows) on the test's database;
+    each is stopped and its connections closed when the test ends."""
+    made = []
+
+    def make(app, instance: Path, **settings):
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        instance.mkdir(parents=True, exist_ok=True)
+        other = create_app(
+            {**_test_settings(instance), **CACHED, **settings, "SQLALCHEMY_DATABASE_URI": url}
+        )
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        background.stop_all(other)
+        with other.app_context():
+            db.engine.dispose()
 
 
 def test_views_of_a_deleted_thread_are_dropped(app, make_thread):
@@ -251,7 +264,7 @@ def test_views_of_a_deleted_thread_are_dropped(app, make_thread):
     assert counter.flush() == 1
 
 
-def test_the_query_header_is_for_the_bench_only(app, tmp_path, make_thread):
+def test_the_query_header_is_for_the_bench_only(app, tmp_path, make_thread, cache_app):
     thread = make_thread()
     signed_out = app.test_client().get(f"/t/{thread.id}")
     assert "X-Parley-Queries" not in signed_out.headers
@@ -292,7 +305,7 @@ def redis_url(tmp_path):
 
 
 def test_processes_share_pages_generation_and_views_through_redis(
-    app, tmp_path, redis_url, make_thread
+    app, tmp_path, redis_url, make_thread, cache_app
 ):
     thread = make_thread(title="Where are my invoices?")
     first = cache_app(app, tmp_path / "one", REDIS_URL=redis_url)
