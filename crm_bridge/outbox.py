@@ -49,9 +49,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds") + "Z"
 
 
-def enqueue(kind: str, data: dict, *, member=None, email=None, key=None, account=None) -> None:
+def enqueue(
+    kind: str, data: dict, *, member=None, email=None, key=None, account=None, connection=None
+) -> None:
     """Add the event for every enabled connector: a single INSERT into the open
-    transaction (recording receivers call this; nothing is read)."""
+    transaction (recording receivers call this; nothing is read), or on
+    ``connection`` (after-commit receivers: a short transaction of their own)."""
     names = enabled()
     if not names:
         return
@@ -77,7 +80,7 @@ def enqueue(kind: str, data: dict, *, member=None, email=None, key=None, account
         }
         for name in names
     ]
-    db.session.execute(insert(OutboxItem), rows)
+    (connection or db.session).execute(insert(OutboxItem), rows)
 
 
 # ---- workers ------------------------------------------------------------------
