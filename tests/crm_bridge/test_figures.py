@@ -121,6 +121,7 @@ def test_every_crm_shows_reputations_social_value_and_engagement_level(
     make_reply,
     make_space,
     admin,
+    login,
 ):
     app = every_crm
     hero, _asker = helpful_member(app, admin, make_member, make_space, make_thread, make_reply)
@@ -158,6 +159,10 @@ def test_every_crm_shows_reputations_social_value_and_engagement_level(
     assert view["social_value"] == truth["social_value"]
     assert view["engagement_level"] == truth["engagement_level"]
     assert view["reputation"] == truth["reputation"] and view["rank"] == truth["rank"]
+    login(admin)
+    page = client.get(f"/crm/contacts/{contact_id}").get_data(as_text=True)
+    assert f'id="stat-social">{truth["social_value"]:,.2f}<' in page
+    assert f'id="stat-engagement">{truth["engagement_level"]}<' in page
 
 
 def test_an_accepted_answer_updates_the_contacts_social_value_after_the_worker_runs(
