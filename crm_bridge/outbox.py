@@ -49,12 +49,9 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds") + "Z"
 
 
-def enqueue(
-    kind: str, data: dict, *, member=None, email=None, key=None, account=None, connection=None
-) -> None:
+def enqueue(kind: str, data: dict, *, member=None, email=None, key=None, account=None) -> None:
     """Add the event for every enabled connector: a single INSERT into the open
-    transaction (recording receivers call this; nothing is read), or on
-    ``connection`` (after-commit receivers: a short transaction of their own)."""
+    transaction (recording receivers call this; nothing is read)."""
     names = enabled()
     if not names:
         return
@@ -80,7 +77,7 @@ def enqueue(
         }
         for name in names
     ]
-    (connection or db.session).execute(insert(OutboxItem), rows)
+    db.session.execute(insert(OutboxItem), rows)
 
 
 # ---- workers ------------------------------------------------------------------

@@ -177,9 +177,6 @@ def on_case_escalated(case, member=None, thread=None, **_):
         outbox.enqueue("case", data, email=case.email)
 
 
-# ---- signals from reputation, listening and advisory --------------------------------------
-
-
 # ---- after commit: reputation's figures -----------------------------------------------
 
 
@@ -192,11 +189,23 @@ def on_reputation_changed(member, points=None, rank=None, delta=None, **_):
     if not outbox.enabled():
         return
     data = {"reputation": points, "rank": rank}
-    try:  # not the caller's session: committing it would expire the caller's objects
-        with db.engine.begin() as connection:
-            outbox.enqueue("contact", data, member=member, connection=connection)
+    # The caller's session (a second connection per request would double what
+    # concurrent requests hold), committed without expiring the caller's objects:
+    # the one row written here is not among them.
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        outbox.enqueue("contact", data, member=member)
+        session.commit()
     except Exception:  # the cause has committed; the next change or sync carries it
+        session.rollback()
         log.exception("CRM bridge could not queue the reputation change of %s", member.id)
+    finally:
+        session.expire_on_commit = expire
+
+
+# ---- signals from listening and advisory ----------------------------------------------------
 
 
 def _watchlist(kind: str, type_: str):
