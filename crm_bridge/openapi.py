@@ -98,7 +98,7 @@ SCHEMAS = {
             "activity": {"type": ["object", "null"]},
             "reputation": {"type": ["integer", "null"]},
             "rank": {"type": ["string", "null"]},
-            "social_value": {"type": ["string", "null"]},
+            "social_value": {"type": ["number", "null"]},
             "engagement_level": {"type": ["string", "null"]},
             "deflected_cases": {"type": "integer"},
             "self_service": {"type": "integer"},

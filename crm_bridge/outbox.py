@@ -203,9 +203,14 @@ class Deliverer:
         if not candidates:
             db.session.commit()
             return []
-        # A contact whose earlier row waits (backing off, or claimed by another
-        # worker) keeps its later rows waiting too: order per contact.
+        # Order per contact: a row is taken only when every earlier pending row of
+        # its contact is taken with it. Whatever holds an earlier one back (a retry
+        # backing off, another worker's claim, or another worker's lock that SKIP
+        # LOCKED just passed over, whose claim is not committed yet) holds the later
+        # ones too. (Asking only for committed claims let a second worker deliver a
+        # contact's later row while the first was still claiming the earlier one.)
         keys = {key for _id, key in candidates}
+        mine = [i for i, _key in candidates]
         waiting = dict(
             db.session.execute(
                 select(T.c.contact_key, func.min(T.c.id))
@@ -213,7 +218,8 @@ class Deliverer:
                     T.c.connector == name,
                     T.c.status == "pending",
                     T.c.contact_key.in_(keys),
-                    or_(T.c.next_attempt_at > now, T.c.claimed_until > now),
+                    T.c.id < max(mine),
+                    T.c.id.not_in(mine),
                 )
                 .group_by(T.c.contact_key)
             ).all()

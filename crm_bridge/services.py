@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
@@ -25,7 +25,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from community import access, events
+from community import access, events, member_figures
 from community import help as community_help
 from community import services as community
 from community.errors import Conflict, Invalid, NotAllowed, NotFound, Unauthorized
@@ -54,7 +54,6 @@ from .models import (
     LinkChange,
     LinkConflict,
     MemberLink,
-    OutboxItem,
 )
 
 CASE_STATUS_MAP = {
@@ -68,7 +67,6 @@ CASE_STATUS_MAP = {
     "closed": "closed",
 }
 CLOSED = {"solved", "closed"}
-ENGAGEMENT_LEVELS = ((30, "champion"), (10, "high"), (3, "medium"), (1, "low"), (0, "inactive"))
 REASON_MAX = 500
 IMPORT_ROWS_MAX = 5000
 IMPORT_COLUMNS = {
@@ -552,20 +550,15 @@ def confirm_import(text, *, by: Member) -> ImportPreview:
 # ---- community figures, pushed to every CRM ---------------------------------------
 
 
-def engagement_level(posts_90_days: int) -> str:
-    for minimum, level in ENGAGEMENT_LEVELS:
-        if posts_90_days >= minimum:
-            return level
-    return "inactive"
-
-
 def community_figures(member_ids) -> dict[int, dict]:
-    """Deflected cases (by their accepted answers), social value, engagement level
-    and last activity, for each member, in three grouped queries."""
-    ids = list({int(m) for m in member_ids})
+    """What every CRM shows on a member's contact: the figures other domains
+    register with ``community.member_figures`` (reputation: social value,
+    engagement level, reputation, rank) and the bridge's own, deflected cases (by
+    the member's accepted answers) and last activity. A fixed number of grouped
+    queries however many members (the worker asks for a batch at once)."""
+    ids = sorted({int(m) for m in member_ids if m})
     if not ids:
         return {}
-    cost = community_help.cost_per_case()
     answer = (
         select(Post.author_id, func.count(Deflection.id))
         .join(Thread, Thread.id == Deflection.thread_id)
@@ -574,14 +567,6 @@ def community_figures(member_ids) -> dict[int, dict]:
         .group_by(Post.author_id)
     )
     deflected = dict(db.session.execute(answer).all())
-    since = utcnow() - timedelta(days=90)
-    recent = dict(
-        db.session.execute(
-            select(Post.author_id, func.count(Post.id))
-            .where(Post.author_id.in_(ids), Post.created_at >= since)
-            .group_by(Post.author_id)
-        ).all()
-    )
     last = dict(
         db.session.execute(
             select(Member.id, func.max(Post.created_at))
@@ -593,32 +578,16 @@ def community_figures(member_ids) -> dict[int, dict]:
     seen = dict(
         db.session.execute(select(Member.id, Member.last_seen_at).where(Member.id.in_(ids))).all()
     )
+    shared = member_figures.figures_for(ids)
     figures = {}
     for member_id in ids:
         moments = [m for m in (last.get(member_id), seen.get(member_id)) if m]
-        count = deflected.get(member_id, 0)
         figures[member_id] = {
-            "deflected_cases": count,
-            "social_value": str((cost * count).quantize(Decimal("0.01"))),
-            "engagement_level": engagement_level(recent.get(member_id, 0)),
+            **shared.get(member_id, {}),
+            "deflected_cases": deflected.get(member_id, 0),
             "last_active": max(moments).isoformat(timespec="seconds") + "Z" if moments else None,
         }
     return figures
-
-
-def latest_reputation(member_id: int) -> dict:
-    """The last reputation the bridge heard of (reputation_changed events it stored)."""
-    rows = db.session.scalars(
-        select(OutboxItem.payload)
-        .where(OutboxItem.member_id == member_id, OutboxItem.kind == "contact")
-        .order_by(OutboxItem.id.desc())
-        .limit(50)
-    )
-    for payload in rows:
-        data = (payload or {}).get("data") or {}
-        if "reputation" in data:
-            return {"reputation": data["reputation"], "rank": data.get("rank")}
-    return {}
 
 
 def sync_full() -> Iterator[int]:
@@ -633,11 +602,7 @@ def sync_full() -> Iterator[int]:
         chunk = members[start : start + 200]
         figures = community_figures([m.id for m in chunk])
         for member in chunk:
-            data = {
-                **figures.get(member.id, {}),
-                **latest_reputation(member.id),
-                "name": member.display_name,
-            }
+            data = {**figures.get(member.id, {}), "name": member.display_name}
             outbox.enqueue("contact", data, member=member)
         db.session.commit()
         yield from range(len(chunk))
@@ -1002,11 +967,10 @@ def customer_360(contact: Contact, viewer) -> dict:
         "url": external_url("community.profile", member_id=member.id),
     }  # fmt: skip
     figures = community_figures([member.id])[member.id]
-    reputation = latest_reputation(member.id) or community_fields
-    data["reputation"] = reputation.get("reputation")
-    data["rank"] = reputation.get("rank")
-    data["social_value"] = figures["social_value"]
-    data["engagement_level"] = figures["engagement_level"]
+    data["reputation"] = figures.get("reputation", community_fields.get("reputation"))
+    data["rank"] = figures.get("rank", community_fields.get("rank"))
+    data["social_value"] = figures.get("social_value")
+    data["engagement_level"] = figures.get("engagement_level")
     data["deflected_cases"] = figures["deflected_cases"]
     data["self_service"] = db.session.scalar(
         select(func.count()).select_from(Deflection).where(Deflection.member_id == member.id)

@@ -3,11 +3,13 @@
 Recording receivers run inside the causing transaction and add the outbox rows with
 one INSERT each (nothing read: they use the objects the service already holds), so
 the event and its CRM delivery commit or roll back together. After-commit receivers
-link new members to their contacts.
+link new members to their contacts and queue reputation's changes (reputation
+sends them after its own commit).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from flask import current_app
@@ -20,6 +22,8 @@ from community.models import Member, Post, utcnow
 
 from . import outbox, services
 from .models import OutboxItem
+
+log = logging.getLogger(__name__)
 
 
 def _url(endpoint: str, **values) -> str:
@@ -173,11 +177,35 @@ def on_case_escalated(case, member=None, thread=None, **_):
         outbox.enqueue("case", data, email=case.email)
 
 
-# ---- signals from reputation, listening and advisory --------------------------------------
+# ---- after commit: reputation's figures -----------------------------------------------
 
 
 def on_reputation_changed(member, points=None, rank=None, delta=None, **_):
-    outbox.enqueue("contact", {"reputation": points, "rank": rank}, member=member)
+    """Reputation sends this after its own commit (its totals are known only then),
+    so the contact update is a short transaction of its own: one INSERT. The
+    figures reputation registers with community.member_figures (social value,
+    engagement level, rank, reputation) are read at delivery, once per contact
+    and batch, not here in the request that caused the change."""
+    if not outbox.enabled():
+        return
+    data = {"reputation": points, "rank": rank}
+    # The caller's session (a second connection per request would double what
+    # concurrent requests hold), committed without expiring the caller's objects:
+    # the one row written here is not among them.
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        outbox.enqueue("contact", data, member=member)
+        session.commit()
+    except Exception:  # the cause has committed; the next change or sync carries it
+        session.rollback()
+        log.exception("CRM bridge could not queue the reputation change of %s", member.id)
+    finally:
+        session.expire_on_commit = expire
+
+
+# ---- signals from listening and advisory ----------------------------------------------------
 
 
 def _watchlist(kind: str, type_: str):
@@ -269,7 +297,6 @@ RECORDING = {
     events.idea_status_changed: on_idea_status_changed,
     events.case_deflected: on_case_deflected,
     events.case_escalated: on_case_escalated,
-    events.reputation_changed: on_reputation_changed,
     events.lead_detected: on_lead_detected,
     events.churn_signal: on_churn_signal,
     events.conversation_at_risk: on_conversation_at_risk,
@@ -283,3 +310,4 @@ def connect_subscribers() -> None:
     for signal, receiver in RECORDING.items():
         events.recording(signal).connect(receiver)
     events.member_joined.connect(on_member_joined)
+    events.reputation_changed.connect(on_reputation_changed)

@@ -578,6 +578,27 @@ def total_of(member: Member) -> int:
     return points_of([member.id])[member.id]
 
 
+def member_figures(member_ids: list[int]) -> dict[int, dict]:
+    """Reputation's figures for other domains (``community.member_figures``; the
+    CRM bridge pushes them to the customer's record): the same social value and
+    engagement level as /members/<id>/social-value, the total and the rank.
+    A fixed number of grouped queries however many members."""
+    table = rules()
+    points = points_of(member_ids)
+    values = analytics.social_values(member_ids)
+    figures = {}
+    for member_id in member_ids:
+        value = values.get(member_id) or analytics.SocialValue(member_id)
+        total = points.get(member_id, 0)
+        figures[member_id] = {
+            "social_value": float(value.social_value),
+            "engagement_level": value.engagement_level,
+            "reputation": total,
+            "rank": table.rank_for(total),
+        }
+    return figures
+
+
 def badges_of(member: Member) -> list[dict]:
     table = rules()
     rows = db.session.scalars(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from community import events
+from community import events, member_figures
 
 from . import services
 
@@ -194,6 +194,7 @@ AFTER_COMMIT = {
 
 
 def connect_subscribers() -> None:
+    member_figures.register(services.member_figures)
     for signal, receiver in RECORDING.items():
         events.recording(signal).connect(receiver)
         if signal not in AFTER_COMMIT and signal not in (

@@ -102,7 +102,7 @@ def test_the_customer_360_shows_what_the_community_knows(
     data = client.get(f"/api/v1/customers/{contact_id}").get_json()
     assert data["member"]["id"] == customer.id
     assert data["activity"]["threads"] == 1
-    assert data["engagement_level"] == "low"
+    assert data["engagement_level"] == "engaged"  # reputation's levels: posted, gave kudos
     assert data["customer_value"] == "99000.00"
     assert any(t["type"] == "question_asked" for t in data["timeline"])
     assert client.get("/api/v1/customers/999999").status_code == 404

@@ -40,10 +40,10 @@ def make_events(app, members, per_member: int, *, poison_at: int | None = None) 
                 else:
                     titles.append(title)
                 outbox.enqueue("activity", data, member=m)
-                if n % 3 == 0:
-                    points += 7
-                    events.record(events.reputation_changed, m, points=points, rank="R", delta=7)
                 db.session.commit()
+                if n % 3 == 0:  # reputation sends it after its commit; the bridge queues it
+                    points += 7
+                    events.reputation_changed.send(m, points=points, rank="R", delta=7)
             truth[m.id] = (titles, points)
     return truth
 
