@@ -100,7 +100,7 @@ def _worker(app, receiver):
         "PARLEY_CRM_PULL_SECONDS": "0",
         "PARLEY_CRM_BACKOFF_SECONDS": "0",
         "PARLEY_CRM_BACKOFF_MAX_SECONDS": "0",
-        "PARLEY_CRM_WORKER": "false",
+        "PARLEY_BACKGROUND_IN_PROCESS": "false",
     }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "crm", "worker", "--until-empty"]
     return subprocess.Popen(
