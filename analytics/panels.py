@@ -1,0 +1,663 @@
+"""The panel registry: each panel is a function (viewer, period) -> Panel, read
+from the other domains' tables with SQL aggregation only. The same Panel feeds
+the HTML dashboard, the JSON API and the CSV export. Definitions: docs/metrics.md.
+
+Visibility: every count goes through community.access's SQL filters for the
+viewer (admins see everything), so private spaces and hidden content never add
+to a figure a viewer may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, case, false, func, literal, or_, select, true, union
+
+from community import access, help
+from community.errors import Invalid, NotAllowed
+from community.extensions import db
+from community.models import (
+    STAFF_ROLES,
+    Deflection,
+    Kudos,
+    Member,
+    MemberRole,
+    Post,
+    Space,
+    SupportCase,
+    Thread,
+)
+from ideas.models import Idea, Vote
+from ideas.services import visible_idea_filter
+from reputation import analytics as reputation
+
+from . import services
+from .models import EngagementSnapshot
+
+LEVELS = ("aware", "engaged", "committed", "advocate")
+REPORT_DAYS_MAX = 366 * 5
+
+
+# ---- the period and segment filter -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    segment: str | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, datetime.min.time())
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+    def contains(self, column):
+        return and_(column >= self.since, column < self.until)
+
+    def members(self, column):
+        """Rows by members of the chosen segment (anyone when no segment is chosen)."""
+        if not self.segment:
+            return true()
+        return column.in_(select(Member.id).where(Member.segment == self.segment))
+
+
+def segments() -> list[str]:
+    """The segments members carry (from the CRM), for the filter."""
+    column = Member.segment
+    query = select(column).where(column.is_not(None), column != "").distinct().order_by(column)
+    return list(db.session.scalars(query))
+
+
+def parse_period(args) -> Period:
+    """from / to (YYYY-MM-DD, UTC, inclusive; the last 30 days by default) and segment."""
+    start, end = help.default_period()
+    start = help.parse_day(args.get("from"), "from") or start
+    end = help.parse_day(args.get("to"), "to") or end
+    if end < start:
+        raise Invalid("The period ends before it starts.", fields={"to": "Before from."})
+    if (end - start).days >= REPORT_DAYS_MAX:
+        raise Invalid("At most five years at a time.", fields={"from": "Too far back."})
+    segment = args.get("segment") or None
+    if segment is not None and segment not in segments():
+        raise Invalid("No members are in that segment.", fields={"segment": "Unknown segment."})
+    return Period(start, end, segment)
+
+
+# ---- the registry ---------------------------------------------------------------------
+
+
+@dataclass
+class Panel:
+    name: str
+    title: str
+    period: Period
+    # The panel's figures (flat name -> number) and any panel-specific JSON fields.
+    data: dict
+    charts: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "panel": self.name,
+            "title": self.title,
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+            "segment": self.period.segment,
+            **self.data,
+            "charts": self.charts,
+        }
+
+    def csv_rows(self) -> list[list]:
+        """section, key, field, value: figures, tables (lists of rows) and chart series."""
+        rows: list[list] = [["section", "key", "field", "value"]]
+
+        def walk(prefix: str, value) -> None:
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    walk(f"{prefix}.{key}" if prefix else key, inner)
+            elif isinstance(value, list):
+                for number, item in enumerate(value, 1):
+                    if isinstance(item, dict):
+                        for key, inner in item.items():
+                            if not isinstance(inner, dict | list):
+                                rows.append([prefix, number, key, inner])
+            else:
+                rows.append(["figure", prefix, "", value])
+
+        walk("", self.data)
+        for chart in self.charts:
+            for dataset in chart["datasets"]:
+                for label, value in zip(chart["labels"], dataset["data"], strict=True):
+                    rows.append([f"chart:{chart['id']}", label, dataset["label"], value])
+        return rows
+
+
+PanelFunction = Callable[[object, Period], Panel]
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    name: str
+    title: str
+    build: Callable[[object, Period], tuple[dict, list[dict]]]
+
+
+PANELS: dict[str, PanelSpec] = {}
+
+
+def panel(name: str, title: str):
+    def register(build):
+        PANELS[name] = PanelSpec(name, title, build)
+        return build
+
+    return register
+
+
+def build(name: str, viewer, period: Period) -> Panel:
+    """One panel for one viewer: the single code path behind page, JSON and CSV."""
+    if not services.can_view_dashboard(viewer):
+        raise NotAllowed("Only the roles an admin chose see analytics.")
+    spec = PANELS[name]
+    data, charts = spec.build(viewer, period)
+    return Panel(name, spec.title, period, data, charts)
+
+
+# ---- shared SQL helpers ----------------------------------------------------------------
+
+
+def seconds_between(later, earlier):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def percentiles(query) -> dict:
+    """Median and 90th percentile (nearest rank) of ``secs`` per ``key``, in hours,
+    picked in SQL by row number: query selects columns labelled key and secs."""
+    sq = query.subquery()
+    rank = func.row_number().over(partition_by=sq.c.key, order_by=sq.c.secs).label("rn")
+    size = func.count().over(partition_by=sq.c.key).label("n")
+    ranked = select(sq.c.key, sq.c.secs, rank, size).subquery()
+    median_rank = (ranked.c.n + 1) // 2
+    p90_rank = (ranked.c.n * 9 + 9) // 10
+    rows = db.session.execute(
+        select(ranked.c.key, ranked.c.rn, ranked.c.n, ranked.c.secs).where(
+            or_(ranked.c.rn == median_rank, ranked.c.rn == p90_rank)
+        )
+    )
+    result: dict = {}
+    for key, rn, n, secs in rows:
+        median, p90 = result.get(key, (None, None))
+        if rn == (n + 1) // 2:
+            median = _hours(secs)
+        if rn == (n * 9 + 9) // 10:
+            p90 = _hours(secs)
+        result[key] = (median, p90)
+    return result
+
+
+def share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def money(value) -> float:
+    return float(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def day_key(value) -> str:
+    return str(value)[:10]
+
+
+def per_day(query) -> dict[str, int]:
+    """(day, count) rows -> {"YYYY-MM-DD": count}."""
+    return {day_key(day): int(n or 0) for day, n in db.session.execute(query)}
+
+
+def line(chart_id: str, title: str, labels: list, series: dict, kind: str = "line") -> dict:
+    return {
+        "id": chart_id,
+        "title": title,
+        "type": kind,
+        "labels": labels,
+        "datasets": [{"label": label, "data": data} for label, data in series.items()],
+    }
+
+
+def visible_threads(viewer):
+    return select(Thread.id).where(access.visible_thread_filter(viewer))
+
+
+def is_staff(member_column):
+    return (
+        select(MemberRole.id)
+        .where(MemberRole.member_id == member_column, MemberRole.role.in_(STAFF_ROLES))
+        .exists()
+    )
+
+
+# ---- support ---------------------------------------------------------------------------
+
+
+def _deflections(viewer, period: Period):
+    return select(Deflection).where(
+        Deflection.day.between(period.start.isoformat(), period.end.isoformat()),
+        Deflection.thread_id.in_(visible_threads(viewer)),
+        period.members(Deflection.member_id),
+    )
+
+
+def _cases(viewer, period: Period):
+    return select(SupportCase).where(
+        period.contains(SupportCase.created_at),
+        or_(SupportCase.thread_id.is_(None), SupportCase.thread_id.in_(visible_threads(viewer))),
+        period.members(SupportCase.member_id),
+    )
+
+
+def support_figures(viewer, period: Period) -> dict:
+    """Deflected and escalated cases and savings (shared with the return panel)."""
+    deflected = db.session.scalar(
+        select(func.count()).select_from(_deflections(viewer, period).subquery())
+    )
+    escalated = db.session.scalar(
+        select(func.count()).select_from(_cases(viewer, period).subquery())
+    )
+    cost = help.cost_per_case()
+    return {
+        "deflected": deflected or 0,
+        "escalated": escalated or 0,
+        "deflection_rate": share(deflected or 0, (deflected or 0) + (escalated or 0)),
+        "cost_per_case": money(cost),
+        "savings": money(cost * (deflected or 0)),
+    }
+
+
+@panel("support", "Support")
+def support(viewer, period: Period):
+    questions = (
+        select(Thread.id, Thread.space_id, Thread.author_id, Thread.created_at)
+        .where(
+            Thread.kind == "question",
+            Thread.merged_into_id.is_(None),
+            Thread.embed_url.is_(None),
+            access.visible_thread_filter(viewer),
+            period.contains(Thread.created_at),
+            period.members(Thread.author_id),
+        )
+        .subquery()
+    )
+    # The first reply by someone other than the asker that is not hidden.
+    first = (
+        select(Post.thread_id.label("thread_id"), func.min(Post.number).label("number"))
+        .join(questions, questions.c.id == Post.thread_id)
+        .where(Post.number > 0, Post.is_hidden == false(), Post.author_id != questions.c.author_id)
+        .group_by(Post.thread_id)
+        .subquery()
+    )
+    first_reply = (
+        select(
+            questions.c.id,
+            questions.c.space_id,
+            questions.c.created_at,
+            Post.created_at.label("replied_at"),
+            Post.author_id.label("replier_id"),
+        )
+        .join(first, first.c.thread_id == questions.c.id)
+        .join(Post, and_(Post.thread_id == first.c.thread_id, Post.number == first.c.number))
+        .subquery()
+    )
+    accepted = (
+        select(
+            questions.c.id,
+            questions.c.space_id,
+            seconds_between(Post.created_at, questions.c.created_at).label("secs"),
+        )
+        .join(Thread, Thread.id == questions.c.id)
+        .join(Post, Post.id == Thread.accepted_post_id)
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(questions)) or 0
+    answered, by_staff = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((is_staff(first_reply.c.replier_id), 1), else_=0)), 0),
+        ).select_from(first_reply)
+    ).one()
+    solved = db.session.scalar(select(func.count()).select_from(accepted)) or 0
+    reply_times = percentiles(
+        select(
+            literal(0).label("key"),
+            seconds_between(first_reply.c.replied_at, first_reply.c.created_at).label("secs"),
+        )
+    ).get(0, (None, None))
+    accept_times = percentiles(select(literal(0).label("key"), accepted.c.secs.label("secs"))).get(
+        0, (None, None)
+    )
+    money_figures = support_figures(viewer, period)
+    figures = {
+        "questions": total,
+        "answered": answered,
+        "solved": solved,
+        "answered_share": share(answered, total),
+        "solved_share": share(solved, total),
+        "answered_by_peers": answered - by_staff,
+        "answered_by_staff": by_staff,
+        "peer_share": share(answered - by_staff, answered),
+        **money_figures,
+        "first_reply_median_hours": reply_times[0],
+        "first_reply_p90_hours": reply_times[1],
+        "accepted_answer_median_hours": accept_times[0],
+        "accepted_answer_p90_hours": accept_times[1],
+    }
+
+    # By space: questions, answered, solved and deflected, in spaces the viewer sees.
+    def grouped(query) -> dict[int, int]:
+        return {k: int(v or 0) for k, v in db.session.execute(query)}
+
+    asked = grouped(select(questions.c.space_id, func.count()).group_by(questions.c.space_id))
+    replied = grouped(select(first_reply.c.space_id, func.count()).group_by(first_reply.c.space_id))
+    solved_in = grouped(select(accepted.c.space_id, func.count()).group_by(accepted.c.space_id))
+    deflections = _deflections(viewer, period).subquery()
+    deflected_in = grouped(
+        select(Thread.space_id, func.count())
+        .join(deflections, deflections.c.thread_id == Thread.id)
+        .group_by(Thread.space_id)
+    )
+    ids = set(asked) | set(deflected_in)
+    spaces = db.session.scalars(
+        select(Space).where(Space.id.in_(ids)).order_by(Space.position, Space.id)
+    )
+    by_space = [
+        {
+            "id": s.id,
+            "slug": s.slug,
+            "name": s.name,
+            "questions": asked.get(s.id, 0),
+            "answered": replied.get(s.id, 0),
+            "solved": solved_in.get(s.id, 0),
+            "deflected": deflected_in.get(s.id, 0),
+        }
+        for s in spaces
+    ]
+
+    day = func.date(questions.c.created_at)
+    asked_by_day = per_day(select(day, func.count()).group_by(day))
+    deflected_by_day = per_day(select(deflections.c.day, func.count()).group_by(deflections.c.day))
+    cases = _cases(viewer, period).subquery()
+    case_day = func.date(cases.c.created_at)
+    cases_by_day = per_day(select(case_day, func.count()).group_by(case_day))
+    labels = [d.isoformat() for d in period.days]
+    charts = [
+        line(
+            "support-over-time",
+            "Questions, deflected and escalated cases per day",
+            labels,
+            {
+                "Questions": [asked_by_day.get(d, 0) for d in labels],
+                "Deflected": [deflected_by_day.get(d, 0) for d in labels],
+                "Escalated": [cases_by_day.get(d, 0) for d in labels],
+            },
+        ),
+        line(
+            "support-by-space",
+            "Questions by space",
+            [s["name"] for s in by_space],
+            {
+                "Questions": [s["questions"] for s in by_space],
+                "Answered": [s["answered"] for s in by_space],
+                "Solved": [s["solved"] for s in by_space],
+                "Deflected": [s["deflected"] for s in by_space],
+            },
+            "bar",
+        ),
+    ]
+    return {
+        "currency": current_app.config["CURRENCY"],
+        "figures": figures,
+        "by_space": by_space,
+    }, charts
+
+
+# ---- deflection (the help flow's report) ---------------------------------------------
+
+
+@panel("deflection", "Deflection")
+def deflection(viewer, period: Period):
+    from flask import url_for
+
+    report = help.deflection_report(viewer, period.start, period.end)
+    data = {
+        "currency": report.currency,
+        "deflected": report.deflected,
+        "escalated": report.escalated,
+        "deflection_rate": report.deflection_rate,
+        "cost_per_case": money(report.cost_per_case),
+        "savings": money(report.savings),
+        "figures": {
+            "deflected": report.deflected,
+            "escalated": report.escalated,
+            "deflection_rate": report.deflection_rate,
+            "savings": money(report.savings),
+        },
+        "by_space": [
+            {
+                "id": f.space.id,
+                "url": url_for("community.space", slug=f.space.slug, _external=True),
+                "slug": f.space.slug,
+                "name": f.space.name,
+                "deflected": f.deflected,
+                "savings": money(f.savings),
+            }
+            for f in report.by_space
+        ],
+        "top_solutions": [
+            {
+                "id": f.thread.id,
+                "url": url_for("community.thread", thread_id=f.thread.id, _external=True),
+                "title": f.thread.title,
+                "space": f.thread.space.slug,
+                "deflected": f.deflected,
+                "savings": money(f.savings),
+            }
+            for f in report.top_solutions
+        ],
+        "by_day": [
+            {"date": f.day.isoformat(), "deflected": f.deflected, "escalated": f.escalated}
+            for f in report.by_day
+        ],
+    }
+    labels = [f.day.isoformat() for f in report.by_day]
+    charts = [
+        line(
+            "deflection-over-time",
+            "Deflected and escalated cases per day",
+            labels,
+            {
+                "Deflected": [f.deflected for f in report.by_day],
+                "Escalated": [f.escalated for f in report.by_day],
+            },
+        )
+    ]
+    return data, charts
+
+
+# ---- participation ---------------------------------------------------------------------
+
+
+def _snapshot_day(on_or_before: date) -> date | None:
+    return db.session.scalar(
+        select(func.max(EngagementSnapshot.day)).where(EngagementSnapshot.day <= on_or_before)
+    )
+
+
+def engagement_at(day: date | None, period: Period) -> dict[str, int]:
+    counts = dict.fromkeys(LEVELS, 0)
+    if day is None:
+        # Before the first snapshot: the levels as they stand now (reputation computes them).
+        ids = None
+        if period.segment:
+            ids = list(db.session.scalars(select(Member.id).where(period.members(Member.id))))
+        for level in reputation.engagement_levels(ids).values():
+            counts[level] += 1
+        return counts
+    query = (
+        select(EngagementSnapshot.level, func.count())
+        .where(EngagementSnapshot.day == day, period.members(EngagementSnapshot.member_id))
+        .group_by(EngagementSnapshot.level)
+    )
+    for level, n in db.session.execute(query):
+        if level in counts:
+            counts[level] = n
+    return counts
+
+
+def movements(start_day: date | None, end_day: date | None, period: Period) -> list[dict]:
+    """Members whose level differs between two snapshots, per (from, to) pair."""
+    if start_day is None or end_day is None or start_day == end_day:
+        return []
+    before = EngagementSnapshot.__table__.alias("before")
+    after = EngagementSnapshot.__table__.alias("after")
+    query = (
+        select(before.c.level, after.c.level, func.count())
+        .join(after, after.c.member_id == before.c.member_id)
+        .where(
+            before.c.day == start_day,
+            after.c.day == end_day,
+            before.c.level != after.c.level,
+            period.members(before.c.member_id),
+        )
+        .group_by(before.c.level, after.c.level)
+    )
+    rank = {level: n for n, level in enumerate(LEVELS)}
+    moves = [
+        {"from": a, "to": b, "members": n, "direction": "up" if rank[b] > rank[a] else "down"}
+        for a, b, n in db.session.execute(query)
+        if a in rank and b in rank
+    ]
+    return sorted(moves, key=lambda m: (LEVELS.index(m["from"]), LEVELS.index(m["to"])))
+
+
+@panel("participation", "Participation")
+def participation(viewer, period: Period):
+    threads_ok = access.visible_thread_filter(viewer)
+    ideas_ok = visible_idea_filter(viewer)
+    members = select(Member.id).where(Member.created_at < period.until, period.members(Member.id))
+    creators = union(
+        select(Thread.author_id.label("m")).where(threads_ok, period.contains(Thread.created_at)),
+        select(Idea.author_id.label("m")).where(ideas_ok, period.contains(Idea.created_at)),
+    ).subquery()
+    reacting = union(
+        select(Post.author_id.label("m"))
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(Post.number > 0, threads_ok, period.contains(Post.created_at)),
+        select(Kudos.member_id.label("m"))
+        .join(Post, Post.id == Kudos.post_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(threads_ok, period.contains(Kudos.created_at)),
+        select(Vote.member_id.label("m"))
+        .join(Idea, Idea.id == Vote.idea_id)
+        .where(ideas_ok, period.contains(Vote.created_at)),
+    ).subquery()
+    total = db.session.scalar(select(func.count()).select_from(members.subquery())) or 0
+    new = (
+        db.session.scalar(
+            select(func.count(Member.id)).where(
+                period.contains(Member.created_at), period.members(Member.id)
+            )
+        )
+        or 0
+    )
+    n_creators = (
+        db.session.scalar(select(func.count(creators.c.m)).where(creators.c.m.in_(members))) or 0
+    )
+    n_contributors = (
+        db.session.scalar(
+            select(func.count(reacting.c.m)).where(
+                reacting.c.m.in_(members), reacting.c.m.not_in(select(creators.c.m))
+            )
+        )
+        or 0
+    )
+    readers = total - n_creators - n_contributors
+    start_day, end_day = _snapshot_day(period.start), _snapshot_day(period.end)
+    engagement = engagement_at(end_day, period)
+    moves = movements(start_day, end_day, period)
+    day = func.date(Post.created_at)
+    active_by_day = per_day(
+        select(day, func.count(func.distinct(Post.author_id)))
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(threads_ok, period.contains(Post.created_at), period.members(Post.author_id))
+        .group_by(day)
+    )
+    joined_day = func.date(Member.created_at)
+    joined_by_day = per_day(
+        select(joined_day, func.count(Member.id))
+        .where(period.contains(Member.created_at), period.members(Member.id))
+        .group_by(joined_day)
+    )
+    labels = [d.isoformat() for d in period.days]
+    data = {
+        "members": total,
+        "profile": {
+            "readers": {"count": readers, "share": share(readers, total)},
+            "contributors": {"count": n_contributors, "share": share(n_contributors, total)},
+            "creators": {"count": n_creators, "share": share(n_creators, total)},
+        },
+        "engagement": engagement,
+        "figures": {
+            "members": total,
+            "active_members": n_creators + n_contributors,
+            "new_members": new,
+            "readers": readers,
+            "contributors": n_contributors,
+            "creators": n_creators,
+            "moved_up": sum(m["members"] for m in moves if m["direction"] == "up"),
+            "moved_down": sum(m["members"] for m in moves if m["direction"] == "down"),
+        },
+        "snapshots": {
+            "start": start_day.isoformat() if start_day else None,
+            "end": end_day.isoformat() if end_day else None,
+        },
+        "movements": moves,
+    }
+    charts = [
+        line(
+            "participation-profile",
+            "90-9-1: readers, contributors, creators",
+            ["Readers", "Contributors", "Creators"],
+            {"Members": [readers, n_contributors, n_creators]},
+            "doughnut",
+        ),
+        line(
+            "participation-levels",
+            "Engagement levels",
+            [level.title() for level in LEVELS],
+            {"Members": [engagement[level] for level in LEVELS]},
+            "bar",
+        ),
+        line(
+            "participation-over-time",
+            "Members posting and joining per day",
+            labels,
+            {
+                "Posting": [active_by_day.get(d, 0) for d in labels],
+                "Joined": [joined_by_day.get(d, 0) for d in labels],
+            },
+        ),
+    ]
+    return data, charts

@@ -1,0 +1,83 @@
+"""The only writers of analytics' own tables: the dashboard's audience (a setting
+admins change) and the daily engagement snapshot. Everything else in analytics
+only reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+
+from community import access
+from community.errors import Invalid
+from community.extensions import db
+from community.models import ROLES, Member, utcnow
+from reputation import analytics as reputation
+
+from .models import EngagementSnapshot, Setting
+
+# "Community manager" is the admin role here; moderators run the community day to day.
+DEFAULT_DASHBOARD_ROLES = ("support_agent", "product_manager", "moderator")
+# Admins always see the dashboard; these are the roles they may add.
+CONFIGURABLE_ROLES = tuple(r for r in ROLES if r != "admin")
+SNAPSHOT_BATCH = 500
+
+
+def dashboard_roles() -> list[str]:
+    row = db.session.get(Setting, "dashboard_roles")
+    if row is None or not isinstance(row.value, list):
+        return list(DEFAULT_DASHBOARD_ROLES)
+    return [r for r in row.value if r in CONFIGURABLE_ROLES]
+
+
+def can_view_dashboard(member) -> bool:
+    return access.can_view_analytics(member, dashboard_roles())
+
+
+def set_dashboard_roles(roles, *, by) -> list[str]:
+    """Admins choose which roles (besides admin) see the dashboard."""
+    access.require(access.can_configure_analytics(by), hide=True)
+    if not isinstance(roles, list | tuple) or not all(isinstance(r, str) for r in roles):
+        raise Invalid("Choose roles from the list.", fields={"roles": "Not a list of roles."})
+    unknown = sorted(set(roles) - set(CONFIGURABLE_ROLES))
+    if unknown:
+        raise Invalid("Choose roles from the list.", fields={"roles": f"Unknown: {unknown[0]}."})
+    chosen = [r for r in CONFIGURABLE_ROLES if r in roles]
+    row = db.session.get(Setting, "dashboard_roles") or Setting(key="dashboard_roles")
+    row.value = chosen
+    row.updated_at = utcnow()
+    row.updated_by_id = by.id
+    db.session.add(row)
+    db.session.commit()
+    return chosen
+
+
+def take_snapshot(day: date | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Record every member's engagement level and social value as of ``day``
+    (today by default), replacing an earlier snapshot of the same day. Levels and
+    values come from reputation's formulas, as they stand when this runs."""
+    day = day or utcnow().date()
+    levels = reputation.engagement_levels()
+    values = reputation.social_values()
+    ids = sorted(db.session.scalars(select(Member.id)))
+    db.session.execute(delete(EngagementSnapshot).where(EngagementSnapshot.day == day))
+    for offset in range(0, len(ids), SNAPSHOT_BATCH):
+        batch = ids[offset : offset + SNAPSHOT_BATCH]
+        db.session.execute(
+            EngagementSnapshot.__table__.insert(),
+            [
+                {
+                    "day": day,
+                    "member_id": m,
+                    "level": levels.get(m, "aware"),
+                    "social_value": values[m].social_value if m in values else Decimal("0"),
+                }
+                for m in batch
+            ],
+        )
+        if progress:
+            progress(len(batch))
+    db.session.commit()
+    return len(ids)
