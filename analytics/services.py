@@ -13,15 +13,15 @@ from sqlalchemy import delete, select
 from community import access
 from community.errors import Invalid
 from community.extensions import db
-from community.models import ROLES, Member, utcnow
+from community.models import STAFF_ROLES, Member, utcnow
 from reputation import analytics as reputation
 
 from .models import EngagementSnapshot, Setting
 
 # "Community manager" is the admin role here; moderators run the community day to day.
 DEFAULT_DASHBOARD_ROLES = ("support_agent", "product_manager", "moderator")
-# Admins always see the dashboard; these are the roles they may add.
-CONFIGURABLE_ROLES = tuple(r for r in ROLES if r != "admin")
+# Admins always see the dashboard; these are the staff roles they may add.
+CONFIGURABLE_ROLES = tuple(r for r in STAFF_ROLES if r != "admin")
 SNAPSHOT_BATCH = 500
 
 

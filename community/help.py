@@ -367,8 +367,9 @@ def default_period(today: date | None = None) -> tuple[date, date]:
 
 def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
     """Deflections and escalations between two UTC dates (inclusive), what they
-    saved, and where. Totals count everything; the breakdowns by space and
-    solution name only what the viewer may see."""
+    saved, and where. Like every figure staff see (docs/metrics.md), it counts only
+    deflections on threads the viewer may see, and cases opened from no thread or
+    from one they may see; admins see everything."""
     access.require(
         access.can_view_support_analytics(viewer), message="Only staff see deflection analytics."
     )
@@ -379,14 +380,16 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
     first, last = start.isoformat(), end.isoformat()
     since = datetime.combine(start, datetime.min.time())
     until = datetime.combine(end + timedelta(days=1), datetime.min.time())
-    in_period = Deflection.day.between(first, last)
+    visible = select(Thread.id).where(access.visible_thread_filter(viewer))
+    in_period = Deflection.day.between(first, last) & Deflection.thread_id.in_(visible)
+    case_visible = SupportCase.thread_id.is_(None) | SupportCase.thread_id.in_(visible)
     cost = cost_per_case()
 
     deflected = db.session.scalar(select(func.count(Deflection.id)).where(in_period)) or 0
     escalated = (
         db.session.scalar(
             select(func.count(SupportCase.id)).where(
-                SupportCase.created_at >= since, SupportCase.created_at < until
+                SupportCase.created_at >= since, SupportCase.created_at < until, case_visible
             )
         )
         or 0
@@ -424,7 +427,7 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
         str(day)[:10]: n
         for day, n in db.session.execute(
             select(case_day, func.count(SupportCase.id))
-            .where(SupportCase.created_at >= since, SupportCase.created_at < until)
+            .where(SupportCase.created_at >= since, SupportCase.created_at < until, case_visible)
             .group_by(case_day)
         )
     }
