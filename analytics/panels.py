@@ -17,6 +17,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import and_, case, false, func, literal, or_, select, true, union
 
+from advisory.models import Committee
 from community import access, help
 from community.errors import Invalid, NotAllowed
 from community.extensions import db
@@ -30,9 +31,12 @@ from community.models import (
     Space,
     SupportCase,
     Thread,
+    utcnow,
 )
-from ideas.models import Idea, Vote
+from crm_bridge.models import OutboxItem
+from ideas.models import Demand, Idea, StatusChange, Vote
 from ideas.services import visible_idea_filter
+from moderation.listening.models import Alert, Sentiment
 from reputation import analytics as reputation
 
 from . import services
@@ -658,6 +662,606 @@ def participation(viewer, period: Period):
                 "Posting": [active_by_day.get(d, 0) for d in labels],
                 "Joined": [joined_by_day.get(d, 0) for d in labels],
             },
+        ),
+    ]
+    return data, charts
+
+
+# ---- people ------------------------------------------------------------------------------
+
+TOP_PEOPLE = 10
+AT_RISK_POOL = 20  # "high social value": the top of the ranking
+RISK_WINDOW_DAYS = 30
+
+
+def _ranked_by_social_value(period: Period, limit: int) -> list[int]:
+    """Member ids by social value: from the latest snapshot at or before the period's
+    end (an index read), or computed now by reputation before the first snapshot."""
+    day = _snapshot_day(period.end)
+    if day is not None:
+        query = (
+            select(EngagementSnapshot.member_id)
+            .where(
+                EngagementSnapshot.day == day,
+                EngagementSnapshot.social_value > 0,
+                period.members(EngagementSnapshot.member_id),
+            )
+            .order_by(EngagementSnapshot.social_value.desc(), EngagementSnapshot.member_id)
+            .limit(limit)
+        )
+        return list(db.session.scalars(query))
+    ids = None
+    if period.segment:
+        ids = list(db.session.scalars(select(Member.id).where(period.members(Member.id))))
+    values = reputation.social_values(ids).values()
+    ranked = sorted(
+        (v for v in values if v.social_value > 0), key=lambda v: (-v.social_value, v.member_id)
+    )
+    return [v.member_id for v in ranked[:limit]]
+
+
+def _visible_activity(viewer, period: Period):
+    """Member ids who posted, gave kudos or voted, where the viewer may see it."""
+    threads_ok = access.visible_thread_filter(viewer)
+    return union(
+        select(Post.author_id.label("m"))
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(threads_ok, period.contains(Post.created_at)),
+        select(Kudos.member_id.label("m"))
+        .join(Post, Post.id == Kudos.post_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(threads_ok, period.contains(Kudos.created_at)),
+        select(Vote.member_id.label("m"))
+        .join(Idea, Idea.id == Vote.idea_id)
+        .where(visible_idea_filter(viewer), period.contains(Vote.created_at)),
+    ).subquery()
+
+
+@panel("people", "People")
+def people(viewer, period: Period):
+    pool = _ranked_by_social_value(period, max(TOP_PEOPLE, AT_RISK_POOL))
+    values = reputation.social_values(pool) if pool else {}
+    names = (
+        {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(pool)))}
+        if pool
+        else {}
+    )
+    top = [
+        {
+            "id": m,
+            "name": names[m].display_name,
+            "handle": names[m].handle,
+            "segment": names[m].segment,
+            "social_value": money(values[m].social_value),
+            "accepted_answers": values[m].accepted_answers,
+            "solution_views": values[m].solution_views,
+            "deflections": values[m].deflections,
+            "kudos_received": values[m].kudos_received,
+            "ideas_delivered": values[m].ideas_delivered,
+            "advisory_posts": values[m].advisory_posts,
+            "engagement_level": values[m].engagement_level,
+        }
+        for m in pool[:TOP_PEOPLE]
+        if m in names and m in values
+    ]
+    # At risk: visible posts in the last 30 days of the period fewer than half
+    # of those in the 30 days before, having posted at least twice then.
+    recent_from = datetime.combine(period.end, datetime.min.time()) - timedelta(
+        days=RISK_WINDOW_DAYS - 1
+    )
+    before_from = recent_from - timedelta(days=RISK_WINDOW_DAYS)
+    recent = func.sum(case((Post.created_at >= recent_from, 1), else_=0))
+    before = func.sum(case((Post.created_at < recent_from, 1), else_=0))
+    at_risk = []
+    if pool:
+        rows = db.session.execute(
+            select(Post.author_id, before, recent)
+            .join(Thread, Thread.id == Post.thread_id)
+            .where(
+                Post.author_id.in_(pool),
+                access.visible_thread_filter(viewer),
+                Post.created_at >= before_from,
+                Post.created_at < period.until,
+            )
+            .group_by(Post.author_id)
+        ).all()
+        for member_id, was, now in rows:
+            if was >= 2 and now * 2 < was and member_id in names:
+                at_risk.append(
+                    {
+                        "id": member_id,
+                        "name": names[member_id].display_name,
+                        "social_value": money(values[member_id].social_value),
+                        "posts_before": int(was),
+                        "posts_recent": int(now),
+                    }
+                )
+        at_risk.sort(key=lambda r: (-r["social_value"], r["id"]))
+    active = _visible_activity(viewer, period)
+    quiet = select(Member).where(
+        Member.customer_value > 0,
+        Member.banned_at.is_(None),
+        period.members(Member.id),
+        Member.id.not_in(select(active.c.m)),
+    )
+    quiet_count, quiet_value = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(quiet.subquery().c.customer_value), 0))
+    ).one()
+    not_engaged = [
+        {
+            "id": m.id,
+            "name": m.display_name,
+            "account": m.account_name,
+            "segment": m.segment,
+            "customer_value": money(m.customer_value),
+        }
+        for m in db.session.scalars(
+            quiet.order_by(Member.customer_value.desc(), Member.id).limit(TOP_PEOPLE)
+        )
+    ]
+    data = {
+        "currency": current_app.config["CURRENCY"],
+        "figures": {
+            "top_social_value": top[0]["social_value"] if top else 0.0,
+            "super_users_at_risk": len(at_risk),
+            "customers_not_engaged": quiet_count,
+            "value_not_engaged": money(quiet_value),
+        },
+        "top": top,
+        "at_risk": at_risk,
+        "not_engaged": not_engaged,
+    }
+    charts = [
+        line(
+            "people-top",
+            "Top members by social value",
+            [p["name"] for p in top],
+            {"Social value": [p["social_value"] for p in top]},
+            "bar",
+        ),
+        line(
+            "people-not-engaged",
+            "High-value customers not engaged in the period",
+            [p["name"] for p in not_engaged],
+            {"Customer value": [p["customer_value"] for p in not_engaged]},
+            "bar",
+        ),
+    ]
+    return data, charts
+
+
+# ---- ideas -------------------------------------------------------------------------------
+
+FUNNEL = ("new", "under_review", "planned", "in_progress", "delivered")
+TOP_PER_SEGMENT = 3
+
+
+@panel("ideas", "Ideas")
+def ideas(viewer, period: Period):
+    visible = select(Idea.id).where(visible_idea_filter(viewer), Idea.status != "merged")
+    submitted = (
+        select(Idea.id, Idea.status)
+        .where(
+            Idea.id.in_(visible), period.contains(Idea.created_at), period.members(Idea.author_id)
+        )
+        .subquery()
+    )
+    funnel = []
+    for n, status in enumerate(FUNNEL):
+        later = FUNNEL[n:]
+        reached = or_(
+            submitted.c.status.in_(later),
+            select(StatusChange.id)
+            .where(StatusChange.idea_id == submitted.c.id, StatusChange.to_status.in_(later))
+            .exists(),
+        )
+        if n == 0:
+            reached = true()  # every idea starts as new, declined ones too
+        count = db.session.scalar(select(func.count()).select_from(submitted).where(reached))
+        funnel.append({"status": status, "ideas": count or 0})
+    declined = db.session.scalar(
+        select(func.count()).select_from(submitted).where(submitted.c.status == "declined")
+    )
+    # Time in a status: from entering it (the previous change, or submission) to leaving it.
+    history = select(
+        StatusChange.idea_id,
+        StatusChange.from_status,
+        StatusChange.created_at,
+        StatusChange.note,
+        func.lag(StatusChange.created_at)
+        .over(
+            partition_by=StatusChange.idea_id, order_by=(StatusChange.created_at, StatusChange.id)
+        )
+        .label("entered_at"),
+    ).subquery()
+    changed = (
+        select(history, Idea.created_at.label("submitted_at"))
+        .join(Idea, Idea.id == history.c.idea_id)
+        .where(
+            history.c.idea_id.in_(visible),
+            period.contains(history.c.created_at),
+            period.members(Idea.author_id),
+        )
+        .subquery()
+    )
+    entered = func.coalesce(changed.c.entered_at, changed.c.submitted_at)
+    times = percentiles(
+        select(
+            changed.c.from_status.label("key"),
+            seconds_between(changed.c.created_at, entered).label("secs"),
+        )
+    )
+    counts = dict(
+        db.session.execute(
+            select(changed.c.from_status, func.count()).group_by(changed.c.from_status)
+        ).all()
+    )
+    time_in_status = [
+        {
+            "status": s,
+            "changes": counts.get(s, 0),
+            "median_hours": times.get(s, (None, None))[0],
+            "p90_hours": times.get(s, (None, None))[1],
+        }
+        for s in FUNNEL[:-1]
+        if s in counts
+    ]
+    ideas_changed, with_note = db.session.execute(
+        select(
+            func.count(func.distinct(changed.c.idea_id)),
+            func.count(func.distinct(case((changed.c.note != "", changed.c.idea_id)))),
+        )
+    ).one()
+    rank = (
+        func.row_number()
+        .over(partition_by=Demand.segment, order_by=(Demand.value.desc(), Demand.idea_id))
+        .label("rn")
+    )
+    demand = (
+        select(Demand.idea_id, Demand.segment, Demand.votes, Demand.value, rank)
+        .where(Demand.idea_id.in_(visible), Demand.votes > 0)
+        .where(Demand.segment == period.segment if period.segment else true())
+        .subquery()
+    )
+    top_rows = db.session.execute(
+        select(demand, Idea.title, Idea.status)
+        .join(Idea, Idea.id == demand.c.idea_id)
+        .where(demand.c.rn <= TOP_PER_SEGMENT)
+        .order_by(demand.c.segment, demand.c.rn)
+    ).all()
+    top_demand = [
+        {
+            "segment": r.segment or "(none)",
+            "rank": r.rn,
+            "id": r.idea_id,
+            "title": r.title,
+            "status": r.status,
+            "votes": r.votes,
+            "value": money(r.value),
+        }
+        for r in top_rows
+    ]
+    data = {
+        "currency": current_app.config["CURRENCY"],
+        "figures": {
+            "submitted": funnel[0]["ideas"],
+            **{f"reached_{f['status']}": f["ideas"] for f in funnel[1:]},
+            "declined": declined or 0,
+            "ideas_changed": ideas_changed,
+            "changed_with_note": with_note,
+            "note_share": share(with_note, ideas_changed),
+        },
+        "funnel": funnel,
+        "time_in_status": time_in_status,
+        "top_demand": top_demand,
+    }
+    charts = [
+        line(
+            "ideas-funnel",
+            "From new to delivered (ideas submitted in the period)",
+            [f["status"].replace("_", " ") for f in funnel],
+            {"Ideas": [f["ideas"] for f in funnel]},
+            "bar",
+        ),
+        line(
+            "ideas-time-in-status",
+            "Median hours in each status",
+            [t["status"].replace("_", " ") for t in time_in_status],
+            {"Median hours": [t["median_hours"] for t in time_in_status]},
+            "bar",
+        ),
+    ]
+    return data, charts
+
+
+# ---- advisory ----------------------------------------------------------------------------
+
+
+@panel("advisory", "Advisory")
+def advisory(viewer, period: Period):
+    now = utcnow()
+    committees = db.session.execute(
+        select(Committee.id, Committee.area_id, Committee.response_days, Space.name)
+        .join(Space, Space.id == Committee.space_id)
+        .where(Committee.area_id.is_not(None), Space.id.in_(access.visible_space_ids(viewer)))
+        .order_by(Space.position, Space.id)
+    ).all()
+    answered = (
+        select(StatusChange.idea_id, func.min(StatusChange.created_at).label("answered_at"))
+        .group_by(StatusChange.idea_id)
+        .subquery()
+    )
+    rows, all_ids = [], []
+    for committee_id, area_id, days, name in committees:
+        suggestions = (
+            select(Idea.id, Idea.created_at, answered.c.answered_at)
+            .outerjoin(answered, answered.c.idea_id == Idea.id)
+            .where(
+                Idea.area_id == area_id,
+                Idea.status != "merged",
+                visible_idea_filter(viewer),
+                period.contains(Idea.created_at),
+                period.members(Idea.author_id),
+            )
+            .subquery()
+        )
+        due_before = now - timedelta(days=days or 30)
+        total, acted, overdue = db.session.execute(
+            select(
+                func.count(),
+                func.count(suggestions.c.answered_at),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (
+                                and_(
+                                    suggestions.c.answered_at.is_(None),
+                                    suggestions.c.created_at < due_before,
+                                ),
+                                1,
+                            ),
+                            else_=0,
+                        )
+                    ),
+                    0,
+                ),
+            ).select_from(suggestions)
+        ).one()
+        response = percentiles(
+            select(
+                literal(0).label("key"),
+                seconds_between(suggestions.c.answered_at, suggestions.c.created_at).label("secs"),
+            ).where(suggestions.c.answered_at.is_not(None))
+        ).get(0, (None, None))
+        rows.append(
+            {
+                "id": committee_id,
+                "name": name,
+                "suggestions": total,
+                "acted_upon": acted,
+                "waiting": total - acted,
+                "overdue": int(overdue),
+                "response_days": days,
+                "median_response_hours": response[0],
+            }
+        )
+        all_ids.append(area_id)
+    overall = (None, None)
+    if all_ids:
+        overall = percentiles(
+            select(
+                literal(0).label("key"),
+                seconds_between(answered.c.answered_at, Idea.created_at).label("secs"),
+            )
+            .join(answered, answered.c.idea_id == Idea.id)
+            .where(
+                Idea.area_id.in_(all_ids),
+                Idea.status != "merged",
+                visible_idea_filter(viewer),
+                period.contains(Idea.created_at),
+                period.members(Idea.author_id),
+            )
+        ).get(0, (None, None))
+    total = sum(r["suggestions"] for r in rows)
+    acted = sum(r["acted_upon"] for r in rows)
+    data = {
+        "figures": {
+            "suggestions": total,
+            "acted_upon": acted,
+            "waiting": total - acted,
+            "overdue": sum(r["overdue"] for r in rows),
+            "acted_share": share(acted, total),
+            "median_response_hours": overall[0],
+            "p90_response_hours": overall[1],
+        },
+        "committees": rows,
+    }
+    charts = [
+        line(
+            "advisory-acted",
+            "Suggestions acted upon and waiting, per committee",
+            [r["name"] for r in rows],
+            {
+                "Acted upon": [r["acted_upon"] for r in rows],
+                "Waiting": [r["waiting"] for r in rows],
+            },
+            "bar",
+        )
+    ]
+    return data, charts
+
+
+# ---- listening ---------------------------------------------------------------------------
+
+NEGATIVE = -0.05  # VADER's own line between neutral and negative
+
+
+@panel("listening", "Listening")
+def listening(viewer, period: Period):
+    spaces = access.visible_space_ids(viewer)
+    scored = (
+        select(Sentiment.compound, Sentiment.created_at)
+        .where(
+            Sentiment.space_id.in_(spaces),
+            period.contains(Sentiment.created_at),
+            period.members(Sentiment.member_id),
+        )
+        .subquery()
+    )
+    scored_count, average, negative = db.session.execute(
+        select(
+            func.count(),
+            func.avg(scored.c.compound),
+            func.coalesce(func.sum(case((scored.c.compound <= NEGATIVE, 1), else_=0)), 0),
+        )
+    ).one()
+    day = func.date(scored.c.created_at)
+    by_day = {
+        day_key(d): (round(float(avg), 3), int(neg or 0))
+        for d, avg, neg in db.session.execute(
+            select(
+                day,
+                func.avg(scored.c.compound),
+                func.sum(case((scored.c.compound <= NEGATIVE, 1), else_=0)),
+            ).group_by(day)
+        )
+    }
+    alerts = (
+        select(Alert.kind, Alert.created_at, Alert.handled_at)
+        .where(
+            Alert.space_id.in_(spaces),
+            period.contains(Alert.created_at),
+            period.members(Alert.member_id),
+        )
+        .subquery()
+    )
+    kinds = {
+        kind: (int(n), int(handled))
+        for kind, n, handled in db.session.execute(
+            select(alerts.c.kind, func.count(), func.count(alerts.c.handled_at)).group_by(
+                alerts.c.kind
+            )
+        )
+    }
+    handling = percentiles(
+        select(
+            literal(0).label("key"),
+            seconds_between(alerts.c.handled_at, alerts.c.created_at).label("secs"),
+        ).where(alerts.c.kind == "at_risk", alerts.c.handled_at.is_not(None))
+    ).get(0, (None, None))
+    at_risk, handled = kinds.get("at_risk", (0, 0))
+    labels = [d.isoformat() for d in period.days]
+    data = {
+        "figures": {
+            "posts_scored": scored_count,
+            "average_sentiment": round(float(average), 3) if average is not None else None,
+            "negative_posts": int(negative),
+            "at_risk": at_risk,
+            "at_risk_handled": handled,
+            "at_risk_handled_share": share(handled, at_risk),
+            "handling_median_hours": handling[0],
+            "handling_p90_hours": handling[1],
+            "leads": kinds.get("lead", (0, 0))[0],
+            "churn_signals": kinds.get("churn", (0, 0))[0],
+        },
+    }
+    charts = [
+        line(
+            "listening-sentiment",
+            "Average sentiment per day (-1 to +1)",
+            labels,
+            {"Average sentiment": [by_day.get(d, (None, 0))[0] for d in labels]},
+        ),
+        line(
+            "listening-negative",
+            "Negative posts per day",
+            labels,
+            {"Negative posts": [by_day.get(d, (None, 0))[1] for d in labels]},
+            "bar",
+        ),
+    ]
+    return data, charts
+
+
+# ---- return ------------------------------------------------------------------------------
+
+
+def social_value_at(day: date | None, period: Period) -> Decimal | None:
+    if day is None:
+        return None
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(EngagementSnapshot.social_value), 0)).where(
+            EngagementSnapshot.day == day, period.members(EngagementSnapshot.member_id)
+        )
+    )
+    return Decimal(total or 0)
+
+
+@panel("return", "Return")
+def return_(viewer, period: Period):
+    support_money = support_figures(viewer, period)
+    leads = db.session.scalar(
+        select(func.count(Alert.id)).where(
+            Alert.kind == "lead",
+            Alert.space_id.in_(access.visible_space_ids(viewer)),
+            period.contains(Alert.created_at),
+            period.members(Alert.member_id),
+        )
+    )
+    enriched = db.session.scalar(
+        select(func.count(func.distinct(OutboxItem.member_id))).where(
+            OutboxItem.member_id.is_not(None),
+            OutboxItem.kind.in_(("contact", "activity")),
+            period.contains(OutboxItem.created_at),
+            period.members(OutboxItem.member_id),
+        )
+    )
+    start_day, end_day = _snapshot_day(period.start), _snapshot_day(period.end)
+    start_value, end_value = social_value_at(start_day, period), social_value_at(end_day, period)
+    savings = Decimal(str(support_money["savings"]))
+    change = (end_value - start_value) if start_value is not None and end_value else None
+    roc = None
+    if change is not None and start_value:
+        roc = round(float((savings + change) / start_value), 4)
+    data = {
+        "currency": current_app.config["CURRENCY"],
+        "figures": {
+            "savings": support_money["savings"],
+            "cases_deflected": support_money["deflected"],
+            "cases_escalated": support_money["escalated"],
+            "leads_created": leads or 0,
+            "contacts_enriched": enriched or 0,
+            "social_value_at_start": money(start_value) if start_value is not None else None,
+            "social_value_at_end": money(end_value) if end_value is not None else None,
+            "social_value_change": money(change) if change is not None else None,
+            "return_on_customer": roc,
+        },
+        "snapshots": {
+            "start": start_day.isoformat() if start_day else None,
+            "end": end_day.isoformat() if end_day else None,
+        },
+    }
+    charts = [
+        line(
+            "return-crm",
+            "What the community sent to the CRM",
+            ["Cases deflected", "Cases escalated", "Leads", "Contacts enriched"],
+            {
+                "Records": [
+                    support_money["deflected"],
+                    support_money["escalated"],
+                    leads or 0,
+                    enriched or 0,
+                ]
+            },
+            "bar",
+        ),
+        line(
+            "return-value",
+            "Value: savings and the change in social value",
+            ["Savings", "Change in social value"],
+            {"Value": [support_money["savings"], money(change) if change is not None else 0.0]},
+            "bar",
         ),
     ]
     return data, charts
