@@ -15,14 +15,14 @@ from community.models import Post, utcnow
 from . import services
 from .models import EngagementSnapshot
 
-DAYS_BACK = 28
+DAYS_BACK = 30  # just before the dashboard's default 30-day period
 
 
 def seed(app, **_) -> None:
     today = utcnow().date()
     earlier = today - timedelta(days=DAYS_BACK)
     services.take_snapshot(earlier)
-    # The demo's content is all recent, so four weeks ago the members who have
+    # The demo's content is all recent, so a month ago the members who have
     # posted since were still only aware: that is the movement the panel shows.
     posters = select(Post.author_id).distinct()
     db.session.execute(

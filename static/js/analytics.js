@@ -80,7 +80,9 @@
       table.append(caption);
       const head = el("tr");
       columns.forEach((key) => head.append(el("th", label(key))));
-      table.append(el("thead")).append(head);
+      const thead = el("thead");
+      thead.append(head);
+      table.append(thead);
       const body = el("tbody");
       rows.forEach((row) => {
         const tr = el("tr");
