@@ -29,7 +29,8 @@ def snapshot(day):
     total = db.session.scalar(select(func.count(Member.id))) or 0
     with click.progressbar(length=total, label="Recording levels") as bar:
         count = services.take_snapshot(when, progress=bar.update)
-    click.echo(f"Recorded {count} member(s).")
+    services.refresh_planner_statistics()
+    click.echo(f"Recorded {count} member(s); planner statistics refreshed.")
 
 
 def register(app: Flask) -> None:

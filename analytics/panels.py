@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, false, func, literal, or_, select, true, union
+from sqlalchemy import and_, case, false, func, literal, or_, select, true, union, union_all
 
 from advisory.models import Committee
 from community import access, help
@@ -147,9 +147,6 @@ class Panel:
         return rows
 
 
-PanelFunction = Callable[[object, Period], Panel]
-
-
 @dataclass(frozen=True)
 class PanelSpec:
     name: str
@@ -242,10 +239,6 @@ def line(chart_id: str, title: str, labels: list, series: dict, kind: str = "lin
     }
 
 
-def visible_threads(viewer):
-    return select(Thread.id).where(access.visible_thread_filter(viewer))
-
-
 def is_staff(member_column):
     return (
         select(MemberRole.id)
@@ -257,19 +250,29 @@ def is_staff(member_column):
 # ---- support ---------------------------------------------------------------------------
 
 
+# The visibility filter applies to the joined thread row: cheaper than an IN over
+# every visible thread's id.
 def _deflections(viewer, period: Period):
-    return select(Deflection).where(
-        Deflection.day.between(period.start.isoformat(), period.end.isoformat()),
-        Deflection.thread_id.in_(visible_threads(viewer)),
-        period.members(Deflection.member_id),
+    return (
+        select(Deflection.id, Deflection.thread_id, Deflection.day, Thread.space_id)
+        .join(Thread, Thread.id == Deflection.thread_id)
+        .where(
+            Deflection.day.between(period.start.isoformat(), period.end.isoformat()),
+            access.visible_thread_filter(viewer),
+            period.members(Deflection.member_id),
+        )
     )
 
 
 def _cases(viewer, period: Period):
-    return select(SupportCase).where(
-        period.contains(SupportCase.created_at),
-        or_(SupportCase.thread_id.is_(None), SupportCase.thread_id.in_(visible_threads(viewer))),
-        period.members(SupportCase.member_id),
+    return (
+        select(SupportCase.id, SupportCase.created_at)
+        .outerjoin(Thread, Thread.id == SupportCase.thread_id)
+        .where(
+            period.contains(SupportCase.created_at),
+            or_(SupportCase.thread_id.is_(None), access.visible_thread_filter(viewer)),
+            period.members(SupportCase.member_id),
+        )
     )
 
 
@@ -378,9 +381,7 @@ def support(viewer, period: Period):
     solved_in = grouped(select(accepted.c.space_id, func.count()).group_by(accepted.c.space_id))
     deflections = _deflections(viewer, period).subquery()
     deflected_in = grouped(
-        select(Thread.space_id, func.count())
-        .join(deflections, deflections.c.thread_id == Thread.id)
-        .group_by(Thread.space_id)
+        select(deflections.c.space_id, func.count()).group_by(deflections.c.space_id)
     )
     ids = set(asked) | set(deflected_in)
     spaces = db.session.scalars(
@@ -561,22 +562,31 @@ def participation(viewer, period: Period):
     threads_ok = access.visible_thread_filter(viewer)
     ideas_ok = visible_idea_filter(viewer)
     members = select(Member.id).where(Member.created_at < period.until, period.members(Member.id))
-    creators = union(
-        select(Thread.author_id.label("m")).where(threads_ok, period.contains(Thread.created_at)),
-        select(Idea.author_id.label("m")).where(ideas_ok, period.contains(Idea.created_at)),
-    ).subquery()
-    reacting = union(
-        select(Post.author_id.label("m"))
+    # One pass over the period's activity: per member, whether they created anything.
+    made = literal(1).label("created")
+    reacted = literal(0).label("created")
+    activity = union_all(
+        select(Thread.author_id.label("m"), made).where(
+            threads_ok, period.contains(Thread.created_at)
+        ),
+        select(Idea.author_id.label("m"), made).where(ideas_ok, period.contains(Idea.created_at)),
+        select(Post.author_id.label("m"), reacted)
         .join(Thread, Thread.id == Post.thread_id)
         .where(Post.number > 0, threads_ok, period.contains(Post.created_at)),
-        select(Kudos.member_id.label("m"))
+        select(Kudos.member_id.label("m"), reacted)
         .join(Post, Post.id == Kudos.post_id)
         .join(Thread, Thread.id == Post.thread_id)
         .where(threads_ok, period.contains(Kudos.created_at)),
-        select(Vote.member_id.label("m"))
+        select(Vote.member_id.label("m"), reacted)
         .join(Idea, Idea.id == Vote.idea_id)
         .where(ideas_ok, period.contains(Vote.created_at)),
     ).subquery()
+    per_member = (
+        select(activity.c.m, func.max(activity.c.created).label("created"))
+        .where(activity.c.m.in_(members))
+        .group_by(activity.c.m)
+        .subquery()
+    )
     total = db.session.scalar(select(func.count()).select_from(members.subquery())) or 0
     new = (
         db.session.scalar(
@@ -586,17 +596,10 @@ def participation(viewer, period: Period):
         )
         or 0
     )
-    n_creators = (
-        db.session.scalar(select(func.count(creators.c.m)).where(creators.c.m.in_(members))) or 0
-    )
-    n_contributors = (
-        db.session.scalar(
-            select(func.count(reacting.c.m)).where(
-                reacting.c.m.in_(members), reacting.c.m.not_in(select(creators.c.m))
-            )
-        )
-        or 0
-    )
+    active, n_creators = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(per_member.c.created), 0))
+    ).one()
+    n_contributors = active - n_creators
     readers = total - n_creators - n_contributors
     start_day, end_day = _snapshot_day(period.start), _snapshot_day(period.end)
     engagement = engagement_at(end_day, period)
@@ -777,27 +780,38 @@ def people(viewer, period: Period):
                     }
                 )
         at_risk.sort(key=lambda r: (-r["social_value"], r["id"]))
+    # The ten most valuable quiet customers, and (by window) how many and how much in all.
     active = _visible_activity(viewer, period)
-    quiet = select(Member).where(
-        Member.customer_value > 0,
-        Member.banned_at.is_(None),
-        period.members(Member.id),
-        Member.id.not_in(select(active.c.m)),
-    )
-    quiet_count, quiet_value = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(quiet.subquery().c.customer_value), 0))
-    ).one()
+    quiet_rows = db.session.execute(
+        select(
+            Member.id,
+            Member.display_name,
+            Member.account_name,
+            Member.segment,
+            Member.customer_value,
+            func.count().over().label("n"),
+            func.sum(Member.customer_value).over().label("total"),
+        )
+        .where(
+            Member.customer_value > 0,
+            Member.banned_at.is_(None),
+            period.members(Member.id),
+            Member.id.not_in(select(active.c.m)),
+        )
+        .order_by(Member.customer_value.desc(), Member.id)
+        .limit(TOP_PEOPLE)
+    ).all()
+    quiet_count = quiet_rows[0].n if quiet_rows else 0
+    quiet_value = quiet_rows[0].total if quiet_rows else 0
     not_engaged = [
         {
-            "id": m.id,
-            "name": m.display_name,
-            "account": m.account_name,
-            "segment": m.segment,
-            "customer_value": money(m.customer_value),
+            "id": r.id,
+            "name": r.display_name,
+            "account": r.account_name,
+            "segment": r.segment,
+            "customer_value": money(r.customer_value),
         }
-        for m in db.session.scalars(
-            quiet.order_by(Member.customer_value.desc(), Member.id).limit(TOP_PEOPLE)
-        )
+        for r in quiet_rows
     ]
     data = {
         "currency": current_app.config["CURRENCY"],

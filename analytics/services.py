@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from community import access
 from community.errors import Invalid
@@ -33,6 +33,9 @@ def dashboard_roles() -> list[str]:
 
 
 def can_view_dashboard(member) -> bool:
+    # Only staff roles can be chosen: spare everyone else the setting's query (every page asks).
+    if not getattr(member, "is_authenticated", False) or not member.is_staff:
+        return False
     return access.can_view_analytics(member, dashboard_roles())
 
 
@@ -81,3 +84,15 @@ def take_snapshot(day: date | None = None, progress: Callable[[int], None] | Non
             progress(len(batch))
     db.session.commit()
     return len(ids)
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite plans the dashboard's joins well only with table statistics (without
+    them it walks every thread of a space instead of a month of deflections by
+    date): ANALYZE, bounded to a sample per index so it stays fast. PostgreSQL's
+    autovacuum keeps its own statistics."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    db.session.execute(text("PRAGMA analysis_limit=1000"))
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()

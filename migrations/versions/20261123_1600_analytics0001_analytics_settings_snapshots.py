@@ -1,4 +1,5 @@
-"""analytics: dashboard settings and the daily engagement snapshot
+"""analytics: dashboard settings and the daily engagement snapshot; posts indexed by
+creation time (activity over a period)
 
 Revision ID: analytics0001
 Revises: ad0150000001
@@ -38,8 +39,13 @@ def upgrade():
             "ix_analytics_engagement_snapshot_member", ["member_id", "day"], unique=False
         )
 
+    with op.batch_alter_table("community_post", schema=None) as batch_op:
+        batch_op.create_index("ix_community_post_created", ["created_at"], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table("community_post", schema=None) as batch_op:
+        batch_op.drop_index("ix_community_post_created")
     with op.batch_alter_table("analytics_engagement_snapshot", schema=None) as batch_op:
         batch_op.drop_index("ix_analytics_engagement_snapshot_member")
     op.drop_table("analytics_engagement_snapshot")

@@ -36,7 +36,7 @@ def test_a_segment_counts_its_members_only(world, panel):
 def test_levels_and_movements_come_from_the_snapshots(app, world, panel, runner):
     result = runner.invoke(args=["analytics", "snapshot", "--day", "2026-11-09"])
     assert result.exit_code == 0, result.output
-    assert "Recorded 7 member(s)." in result.output
+    assert "Recorded 7 member(s); planner statistics refreshed." in result.output
     with app.app_context():
         helper_level = db.session.scalar(
             select(EngagementSnapshot.level).where(
