@@ -187,9 +187,11 @@ def _hours(seconds) -> float | None:
     return None if seconds is None else round(float(seconds) / 3600, 2)
 
 
-def percentiles(query) -> dict:
+def percentiles(query, sizes: dict | None = None) -> dict:
     """Median and 90th percentile (nearest rank) of ``secs`` per ``key``, in hours,
-    picked in SQL by row number: query selects columns labelled key and secs."""
+    picked in SQL by row number: query selects columns labelled key and secs.
+    ``sizes``, when given, receives how many durations each key had."""
+    sizes = {} if sizes is None else sizes
     sq = query.subquery()
     rank = func.row_number().over(partition_by=sq.c.key, order_by=sq.c.secs).label("rn")
     size = func.count().over(partition_by=sq.c.key).label("n")
@@ -209,6 +211,7 @@ def percentiles(query) -> dict:
         if rn == (n * 9 + 9) // 10:
             p90 = _hours(secs)
         result[key] = (median, p90)
+        sizes[key] = n
     return result
 
 
@@ -723,7 +726,7 @@ def _visible_activity(viewer, period: Period):
 @panel("people", "People")
 def people(viewer, period: Period):
     pool = _ranked_by_social_value(period, max(TOP_PEOPLE, AT_RISK_POOL))
-    values = reputation.social_values(pool) if pool else {}
+    values = reputation.social_values(pool[:TOP_PEOPLE]) if pool else {}
     names = (
         {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(pool)))}
         if pool
@@ -774,12 +777,11 @@ def people(viewer, period: Period):
                     {
                         "id": member_id,
                         "name": names[member_id].display_name,
-                        "social_value": money(values[member_id].social_value),
                         "posts_before": int(was),
                         "posts_recent": int(now),
                     }
                 )
-        at_risk.sort(key=lambda r: (-r["social_value"], r["id"]))
+        at_risk.sort(key=lambda r: pool.index(r["id"]))  # by social value, as ranked
     # The ten most valuable quiet customers, and (by window) how many and how much in all.
     active = _visible_activity(viewer, period)
     quiet_rows = db.session.execute(
@@ -877,17 +879,24 @@ def ideas(viewer, period: Period):
         select(func.count()).select_from(submitted).where(submitted.c.status == "declined")
     )
     # Time in a status: from entering it (the previous change, or submission) to leaving it.
-    history = select(
-        StatusChange.idea_id,
-        StatusChange.from_status,
-        StatusChange.created_at,
-        StatusChange.note,
-        func.lag(StatusChange.created_at)
-        .over(
-            partition_by=StatusChange.idea_id, order_by=(StatusChange.created_at, StatusChange.id)
+    # Only the history of ideas changed in the period (their earlier changes give "entered").
+    changed_in_period = select(StatusChange.idea_id).where(period.contains(StatusChange.created_at))
+    history = (
+        select(
+            StatusChange.idea_id,
+            StatusChange.from_status,
+            StatusChange.created_at,
+            StatusChange.note,
+            func.lag(StatusChange.created_at)
+            .over(
+                partition_by=StatusChange.idea_id,
+                order_by=(StatusChange.created_at, StatusChange.id),
+            )
+            .label("entered_at"),
         )
-        .label("entered_at"),
-    ).subquery()
+        .where(StatusChange.idea_id.in_(changed_in_period))
+        .subquery()
+    )
     changed = (
         select(history, Idea.created_at.label("submitted_at"))
         .join(Idea, Idea.id == history.c.idea_id)
@@ -899,16 +908,13 @@ def ideas(viewer, period: Period):
         .subquery()
     )
     entered = func.coalesce(changed.c.entered_at, changed.c.submitted_at)
+    counts: dict = {}
     times = percentiles(
         select(
             changed.c.from_status.label("key"),
             seconds_between(changed.c.created_at, entered).label("secs"),
-        )
-    )
-    counts = dict(
-        db.session.execute(
-            select(changed.c.from_status, func.count()).group_by(changed.c.from_status)
-        ).all()
+        ),
+        counts,
     )
     time_in_status = [
         {
