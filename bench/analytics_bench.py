@@ -320,10 +320,11 @@ def run(size: dict, rounds: int) -> dict:
             snapshot = snapshots()
         # Outside the app context: each request gets its own (and its own signed-in user).
         results = measure(app, who, rounds)
+        load = os.getloadavg()[0]
         with app.app_context():
             background.stop_all(app)  # no thread outlives the bench's database
             db.engine.dispose()
-    return {"results": results, "seeded": seeded, "snapshot": snapshot, "size": size}
+    return {"results": results, "seeded": seeded, "snapshot": snapshot, "size": size, "load": load}
 
 
 def table(results: list[dict]) -> str:
@@ -365,7 +366,9 @@ def record(result: dict) -> None:
         f"{time.strftime('%Y-%m-%d')}, SQLite (WAL), Flask test client (app level, one process, "
         f"40 requests per row after a warm-up), the default 30-day period, no segment. Data "
         f"spread over a year, one private space of six. Seeding took {result['seeded']:.0f} s; "
-        f"one `flask analytics snapshot` took {result['snapshot']:.1f} s.\n\n"
+        f"one `flask analytics snapshot` took {result['snapshot']:.1f} s. Load average while "
+        f"measuring: {result['load']:.1f} (the machine is shared; on a busy one every figure "
+        f"is inflated alike).\n\n"
         f"{table(result['results'])}\n\nTarget (issue #9): every panel's API p95 under 200 ms.\n"
         f"{end}"
     )
