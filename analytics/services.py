@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select, text
 
-from community import access
+from community import access, cache
 from community.errors import Invalid
 from community.extensions import db
 from community.models import STAFF_ROLES, Member, utcnow
@@ -23,13 +23,22 @@ DEFAULT_DASHBOARD_ROLES = ("support_agent", "product_manager", "moderator")
 # Admins always see the dashboard; these are the staff roles they may add.
 CONFIGURABLE_ROLES = tuple(r for r in STAFF_ROLES if r != "admin")
 SNAPSHOT_BATCH = 500
+ROLES_CACHE_KEY = "analytics:dashboard-roles"
+ROLES_CACHE_SECONDS = 60
 
 
 def dashboard_roles() -> list[str]:
+    # Every staff page asks (the navigation's link): kept in the shared cache for a
+    # minute rather than a query per page. Saving the setting replaces it at once.
+    cached = cache.store.get(ROLES_CACHE_KEY)
+    if isinstance(cached, list):
+        return cached
     row = db.session.get(Setting, "dashboard_roles")
-    if row is None or not isinstance(row.value, list):
-        return list(DEFAULT_DASHBOARD_ROLES)
-    return [r for r in row.value if r in CONFIGURABLE_ROLES]
+    roles = list(DEFAULT_DASHBOARD_ROLES)
+    if row is not None and isinstance(row.value, list):
+        roles = [r for r in row.value if r in CONFIGURABLE_ROLES]
+    cache.store.set(ROLES_CACHE_KEY, roles, timeout=ROLES_CACHE_SECONDS)
+    return roles
 
 
 def can_view_dashboard(member) -> bool:
@@ -54,6 +63,7 @@ def set_dashboard_roles(roles, *, by) -> list[str]:
     row.updated_by_id = by.id
     db.session.add(row)
     db.session.commit()
+    cache.store.set(ROLES_CACHE_KEY, chosen, timeout=ROLES_CACHE_SECONDS)
     return chosen
 
 
