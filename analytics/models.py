@@ -35,3 +35,10 @@ class EngagementSnapshot(db.Model):
     member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     level: Mapped[str] = mapped_column(String(20))
     social_value: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=0)
+    # The breakdown behind the social value (docs/reputation.md), as of the day.
+    accepted_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    solution_views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deflections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kudos_received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ideas_delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    advisory_posts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -680,22 +680,28 @@ AT_RISK_POOL = 20  # "high social value": the top of the ranking
 RISK_WINDOW_DAYS = 30
 
 
-def _ranked_by_social_value(period: Period, limit: int) -> list[int]:
-    """Member ids by social value: from the latest snapshot at or before the period's
-    end (an index read), or computed now by reputation before the first snapshot."""
+def _ranked_by_social_value(period: Period, limit: int) -> list[dict]:
+    """Members by social value, with its breakdown: from the latest snapshot at or
+    before the period's end (an index read), or computed now by reputation before
+    the first snapshot."""
     day = _snapshot_day(period.end)
     if day is not None:
+        snap = EngagementSnapshot
         query = (
-            select(EngagementSnapshot.member_id)
-            .where(
-                EngagementSnapshot.day == day,
-                EngagementSnapshot.social_value > 0,
-                period.members(EngagementSnapshot.member_id),
-            )
-            .order_by(EngagementSnapshot.social_value.desc(), EngagementSnapshot.member_id)
+            select(snap)
+            .where(snap.day == day, snap.social_value > 0, period.members(snap.member_id))
+            .order_by(snap.social_value.desc(), snap.member_id)
             .limit(limit)
         )
-        return list(db.session.scalars(query))
+        return [
+            {
+                "member_id": row.member_id,
+                "social_value": row.social_value,
+                "engagement_level": row.level,
+                **{name: getattr(row, name) for name in services.BREAKDOWN},
+            }
+            for row in db.session.scalars(query)
+        ]
     ids = None
     if period.segment:
         ids = list(db.session.scalars(select(Member.id).where(period.members(Member.id))))
@@ -703,7 +709,15 @@ def _ranked_by_social_value(period: Period, limit: int) -> list[int]:
     ranked = sorted(
         (v for v in values if v.social_value > 0), key=lambda v: (-v.social_value, v.member_id)
     )
-    return [v.member_id for v in ranked[:limit]]
+    return [
+        {
+            "member_id": v.member_id,
+            "social_value": v.social_value,
+            "engagement_level": v.engagement_level,
+            **{name: getattr(v, name) for name in services.BREAKDOWN},
+        }
+        for v in ranked[:limit]
+    ]
 
 
 def _visible_activity(viewer, period: Period):
@@ -725,8 +739,8 @@ def _visible_activity(viewer, period: Period):
 
 @panel("people", "People")
 def people(viewer, period: Period):
-    pool = _ranked_by_social_value(period, max(TOP_PEOPLE, AT_RISK_POOL))
-    values = reputation.social_values(pool[:TOP_PEOPLE]) if pool else {}
+    ranked = _ranked_by_social_value(period, max(TOP_PEOPLE, AT_RISK_POOL))
+    pool = [r["member_id"] for r in ranked]
     names = (
         {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(pool)))}
         if pool
@@ -734,21 +748,15 @@ def people(viewer, period: Period):
     )
     top = [
         {
-            "id": m,
-            "name": names[m].display_name,
-            "handle": names[m].handle,
-            "segment": names[m].segment,
-            "social_value": money(values[m].social_value),
-            "accepted_answers": values[m].accepted_answers,
-            "solution_views": values[m].solution_views,
-            "deflections": values[m].deflections,
-            "kudos_received": values[m].kudos_received,
-            "ideas_delivered": values[m].ideas_delivered,
-            "advisory_posts": values[m].advisory_posts,
-            "engagement_level": values[m].engagement_level,
+            "id": r["member_id"],
+            "name": names[r["member_id"]].display_name,
+            "handle": names[r["member_id"]].handle,
+            "segment": names[r["member_id"]].segment,
+            **{k: v for k, v in r.items() if k != "member_id"},
+            "social_value": money(r["social_value"]),
         }
-        for m in pool[:TOP_PEOPLE]
-        if m in names and m in values
+        for r in ranked[:TOP_PEOPLE]
+        if r["member_id"] in names
     ]
     # At risk: visible posts in the last 30 days of the period fewer than half
     # of those in the 30 days before, having posted at least twice then.

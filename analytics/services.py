@@ -23,6 +23,9 @@ DEFAULT_DASHBOARD_ROLES = ("support_agent", "product_manager", "moderator")
 # Admins always see the dashboard; these are the staff roles they may add.
 CONFIGURABLE_ROLES = tuple(r for r in STAFF_ROLES if r != "admin")
 SNAPSHOT_BATCH = 500
+# What the snapshot keeps of each member's social value (reputation's SocialValue fields).
+BREAKDOWN = ("accepted_answers", "solution_views", "deflections", "kudos_received",
+             "ideas_delivered", "advisory_posts")  # fmt: skip
 ROLES_CACHE_KEY = "analytics:dashboard-roles"
 ROLES_CACHE_SECONDS = 60
 
@@ -86,6 +89,7 @@ def take_snapshot(day: date | None = None, progress: Callable[[int], None] | Non
                     "member_id": m,
                     "level": levels.get(m, "aware"),
                     "social_value": values[m].social_value if m in values else Decimal("0"),
+                    **{name: getattr(values[m], name) if m in values else 0 for name in BREAKDOWN},
                 }
                 for m in batch
             ],

@@ -32,6 +32,12 @@ def upgrade():
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=20), nullable=False),
         sa.Column("social_value", sa.Numeric(precision=16, scale=2), nullable=False),
+        sa.Column("accepted_answers", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("solution_views", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("deflections", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("kudos_received", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("ideas_delivered", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("advisory_posts", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("day", "member_id", name=op.f("pk_analytics_engagement_snapshot")),
     )
     with op.batch_alter_table("analytics_engagement_snapshot", schema=None) as batch_op:

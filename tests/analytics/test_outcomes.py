@@ -317,3 +317,23 @@ def test_return_without_snapshots_has_no_ratio(world, panel):
     got = panel("return", world.agent).get_json()["figures"]
     assert got["social_value_at_start"] is None and got["return_on_customer"] is None
     assert got["savings"] == 30.0
+
+
+def test_people_read_the_snapshot_once_there_is_one(app, world, panel):
+    from analytics import services as analytics
+
+    with app.app_context():
+        assert analytics.take_snapshot(date(2026, 11, 12)) == 7
+        db.session.execute(
+            update(EngagementSnapshot)
+            .where(EngagementSnapshot.member_id == world.insider.id)
+            .values(social_value=Decimal("99.50"))
+        )
+        db.session.commit()
+    top = panel("people", world.agent).get_json()["top"]
+    # The ranking and the figures as of the period's end, not as computed now.
+    assert [(p["name"], p["social_value"], p["accepted_answers"]) for p in top] == [
+        ("Ivy Insider", 99.5, 1),
+        ("Hal Helper", 41.0, 1),
+    ]
+    assert top[1]["deflections"] == 2 and top[1]["kudos_received"] == 1
