@@ -244,6 +244,21 @@ def can_view_social_value(member) -> bool:
     return member is not None and member.is_staff
 
 
+# ---- analytics -----------------------------------------------------------------
+
+
+def can_view_analytics(member, roles) -> bool:
+    """The analytics dashboard: admins, and members holding one of the roles the
+    admins chose (analytics stores the choice and passes it in)."""
+    member = _member(member)
+    return member is not None and (member.is_admin or member.has_role(*roles))
+
+
+def can_configure_analytics(member) -> bool:
+    member = _member(member)
+    return member is not None and member.is_admin
+
+
 # ---- guards used by services ----------------------------------------------
 
 

@@ -21,6 +21,12 @@ import advisory.demo
 import advisory.openapi
 import advisory.subscribers
 import advisory.views
+import analytics
+import analytics.api
+import analytics.cli
+import analytics.demo
+import analytics.openapi
+import analytics.views
 import crm_bridge
 import crm_bridge.api
 import crm_bridge.cli
@@ -144,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
         (reputation.bp, reputation.api_bp, reputation.openapi),
         (crm_bridge.bp, crm_bridge.api_bp, crm_bridge.openapi),
         (advisory.bp, advisory.api_bp, advisory.openapi),
+        (analytics.bp, analytics.api_bp, analytics.openapi),
     ]
     for pages, api_pages, _document in domains:
         app.register_blueprint(pages)
@@ -171,6 +178,8 @@ def _connect_subscribers() -> None:
     crm_bridge.subscribers.connect_subscribers()
     crm_bridge.demo.connect_subscribers()
     cache.connect_subscribers()
+    # Last: its demo snapshot reads what every other domain seeded.
+    analytics.demo.connect_subscribers()
 
 
 def _register_cli(app: Flask) -> None:
@@ -180,6 +189,7 @@ def _register_cli(app: Flask) -> None:
     reputation.cli.register(app)
     moderation.cli.register(app)
     advisory.cli.register(app)
+    analytics.cli.register(app)
 
 
 def _register_web(app: Flask) -> None:

@@ -92,6 +92,7 @@ class Config:
     MODERATION_TRUST_SECONDS = 86400
     REPUTATION_FRAUD_CHECK_SECONDS = 3600
     ADVISORY_UPKEEP_SECONDS = 900
+    ANALYTICS_SNAPSHOT_SECONDS = 86400
 
     # Number of proxies in front of the app (X-Forwarded-* trusted from them)
     PROXY_COUNT = 0

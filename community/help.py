@@ -367,8 +367,9 @@ def default_period(today: date | None = None) -> tuple[date, date]:
 
 def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
     """Deflections and escalations between two UTC dates (inclusive), what they
-    saved, and where. Totals count everything; the breakdowns by space and
-    solution name only what the viewer may see."""
+    saved, and where. Like every figure staff see (docs/metrics.md), it counts only
+    deflections on threads the viewer may see, and cases opened from no thread or
+    from one they may see; admins see everything."""
     access.require(
         access.can_view_support_analytics(viewer), message="Only staff see deflection analytics."
     )
@@ -379,15 +380,26 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
     first, last = start.isoformat(), end.isoformat()
     since = datetime.combine(start, datetime.min.time())
     until = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    # Visibility is checked on the joined thread row (cheaper than an IN over every
+    # visible thread's id); cases without a thread count for everyone.
+    visible = access.visible_thread_filter(viewer)
     in_period = Deflection.day.between(first, last)
+    by_thread = Thread.id == Deflection.thread_id
+    case_visible = SupportCase.thread_id.is_(None) | visible
+    case_thread = Thread.id == SupportCase.thread_id
     cost = cost_per_case()
 
-    deflected = db.session.scalar(select(func.count(Deflection.id)).where(in_period)) or 0
+    deflected = (
+        db.session.scalar(
+            select(func.count(Deflection.id)).join(Thread, by_thread).where(in_period, visible)
+        )
+        or 0
+    )
     escalated = (
         db.session.scalar(
-            select(func.count(SupportCase.id)).where(
-                SupportCase.created_at >= since, SupportCase.created_at < until
-            )
+            select(func.count(SupportCase.id))
+            .outerjoin(Thread, case_thread)
+            .where(SupportCase.created_at >= since, SupportCase.created_at < until, case_visible)
         )
         or 0
     )
@@ -398,7 +410,7 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
             select(Space, count)
             .join(Thread, Thread.space_id == Space.id)
             .join(Deflection, Deflection.thread_id == Thread.id)
-            .where(in_period, access.visible_space_filter(viewer))
+            .where(in_period, visible)
             .group_by(Space.id)
             .order_by(count.desc(), Space.position, Space.id)
         )
@@ -416,7 +428,10 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
     ]
     per_day = dict(
         db.session.execute(
-            select(Deflection.day, count).where(in_period).group_by(Deflection.day)
+            select(Deflection.day, count)
+            .join(Thread, by_thread)
+            .where(in_period, visible)
+            .group_by(Deflection.day)
         ).all()
     )
     case_day = func.date(SupportCase.created_at)
@@ -424,7 +439,8 @@ def deflection_report(viewer, start: date, end: date) -> DeflectionReport:
         str(day)[:10]: n
         for day, n in db.session.execute(
             select(case_day, func.count(SupportCase.id))
-            .where(SupportCase.created_at >= since, SupportCase.created_at < until)
+            .outerjoin(Thread, case_thread)
+            .where(SupportCase.created_at >= since, SupportCase.created_at < until, case_visible)
             .group_by(case_day)
         )
     }

@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from . import api_bp, help
-from .api import json_body, signed_in
+from .api import json_body
 from .auth import bearer_token
 from .extensions import limiter
 from .help_views import page_token_ok
@@ -78,56 +78,3 @@ def open_case():
     )
     body = case_json(case)
     return jsonify(body), 201, {"Location": body["url"]}
-
-
-def _money(value) -> float:
-    return float(value.quantize(value.__class__("0.01")))
-
-
-@api_bp.get("/analytics/deflection")
-def deflection_analytics():
-    member = signed_in()
-    start, end = help.default_period()
-    start = help.parse_day(request.args.get("from"), "from") or start
-    end = help.parse_day(request.args.get("to"), "to") or end
-    report = help.deflection_report(member, start, end)
-    return jsonify(
-        {
-            "from": report.start.isoformat(),
-            "to": report.end.isoformat(),
-            "currency": report.currency,
-            "deflected": report.deflected,
-            "escalated": report.escalated,
-            "deflection_rate": report.deflection_rate,
-            "cost_per_case": _money(report.cost_per_case),
-            "savings": _money(report.savings),
-            "by_space": [
-                {
-                    "id": figure.space.id,
-                    "url": url_for("community.space", slug=figure.space.slug, _external=True),
-                    "slug": figure.space.slug,
-                    "name": figure.space.name,
-                    "deflected": figure.deflected,
-                    "savings": _money(figure.savings),
-                }
-                for figure in report.by_space
-            ],
-            "top_solutions": [
-                {
-                    **thread_ref(figure.thread),
-                    "space": figure.thread.space.slug,
-                    "deflected": figure.deflected,
-                    "savings": _money(figure.savings),
-                }
-                for figure in report.top_solutions
-            ],
-            "by_day": [
-                {
-                    "date": figure.day.isoformat(),
-                    "deflected": figure.deflected,
-                    "escalated": figure.escalated,
-                }
-                for figure in report.by_day
-            ],
-        }
-    )

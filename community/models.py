@@ -288,6 +288,8 @@ class Post(db.Model):
     __table_args__ = (
         UniqueConstraint("thread_id", "number"),
         Index("ix_community_post_author_created", "author_id", "created_at"),
+        # analytics: activity over a period (who posted this month), across authors.
+        Index("ix_community_post_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

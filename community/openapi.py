@@ -334,19 +334,6 @@ PATHS = {
             "responses": answer("The case", ref("SupportCase"), "201", (400, 422, 429)),
         }
     },
-    "/api/v1/analytics/deflection": {
-        "get": {
-            "summary": "Deflection analytics (staff)",
-            "description": "Totals count every deflection and case in the period (UTC dates, "
-            "inclusive; the last 30 days by default); by_space and top_solutions only what "
-            "the caller may see.",
-            "parameters": [
-                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-            ],
-            "responses": answer("The figures", ref("DeflectionAnalytics"), errors=(401, 403, 422)),
-        }
-    },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "security": [], "responses": answer("OpenAPI 3.1")}
     },

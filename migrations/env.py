@@ -11,6 +11,7 @@ from alembic import context
 from flask import current_app
 
 import advisory.models  # noqa: F401
+import analytics.models  # noqa: F401
 import community.models  # noqa: F401 - each domain's models register their tables
 import crm_bridge.models  # noqa: F401
 import ideas.models  # noqa: F401

@@ -9,7 +9,6 @@ from community import services as community
 from community.api import authenticate_request, member_ref, paging, signed_in
 from community.errors import Invalid
 from community.extensions import csrf
-from community.help import parse_day
 from community.web import iso
 
 from . import api_bp, services
@@ -101,12 +100,3 @@ def member_social_value(member_id):
     member = community.get_member(member_id)
     value = services.social_value(member, viewer)
     return jsonify({"member": member_ref(member), **value.as_dict()})
-
-
-@api_bp.get("/analytics/participation")
-def participation():
-    viewer = signed_in()
-    start, end = services.default_period()
-    start = parse_day(request.args.get("from"), "from") or start
-    end = parse_day(request.args.get("to"), "to") or end
-    return jsonify(services.participation(viewer, start, end).as_dict())

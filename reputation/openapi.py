@@ -39,17 +39,6 @@ PATHS = {
             "responses": answer("The breakdown", ref("SocialValue"), errors=(401, 403, 404)),
         }
     },
-    "/api/v1/analytics/participation": {
-        "get": {
-            "summary": "The engagement distribution and the 90-9-1 profile (staff)",
-            "description": "UTC dates, inclusive; the last 90 days by default.",
-            "parameters": [
-                {"name": "from", "in": "query", "schema": DAY},
-                {"name": "to", "in": "query", "schema": DAY},
-            ],
-            "responses": answer("The figures", ref("Participation"), errors=(401, 403, 422)),
-        }
-    },
 }  # fmt: skip
 
 SCHEMAS = {

@@ -411,11 +411,10 @@ def test_analytics_figures_are_exact(app, client, c, history, token_for):
     data = response.get_json()
     assert data["from"] == "2026-11-10" and data["to"] == "2026-11-12"
     assert data["currency"] == "EUR"
-    assert (data["deflected"], data["escalated"]) == (5, 2)
-    assert data["deflection_rate"] == round(5 / 7, 4)
-    assert (data["cost_per_case"], data["savings"]) == (12.5, 62.5)
-    # The agent is no member of the private board: its deflection is in the
-    # totals but its space and thread are not named.
+    # The agent is no member of the private board: its deflection counts nowhere.
+    assert (data["deflected"], data["escalated"]) == (4, 2)
+    assert data["deflection_rate"] == round(4 / 6, 4)
+    assert (data["cost_per_case"], data["savings"]) == (12.5, 50.0)
     assert [(s["slug"], s["deflected"], s["savings"]) for s in data["by_space"]] == [
         ("billing", 3, 37.5),
         ("mobile", 1, 12.5),
@@ -427,10 +426,11 @@ def test_analytics_figures_are_exact(app, client, c, history, token_for):
     assert data["by_day"] == [
         {"date": "2026-11-10", "deflected": 2, "escalated": 0},
         {"date": "2026-11-11", "deflected": 2, "escalated": 1},
-        {"date": "2026-11-12", "deflected": 1, "escalated": 1},
+        {"date": "2026-11-12", "deflected": 0, "escalated": 1},
     ]
     admin = analytics(client, token_for(c.admin), **{"from": "2026-11-10", "to": "2026-11-12"})
     assert [s["slug"] for s in admin.get_json()["by_space"]] == ["billing", "mobile", "board"]
+    assert admin.get_json()["deflected"] == 5
 
 
 def test_analytics_default_to_the_last_30_days(client, c, token_for):
@@ -471,10 +471,10 @@ def test_staff_page_shows_the_figures_and_the_chart(app, client, c, history, log
     page = client.get("/analytics/deflection?from=2026-11-10&to=2026-11-12")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert '<dd id="stat-deflected">5</dd>' in html
-    assert '<dd id="stat-savings">75.00 USD</dd>' in html
+    assert '<dd id="stat-deflected">4</dd>' in html  # not the private board's
+    assert '<dd id="stat-savings">60.00 USD</dd>' in html
     assert 'id="deflection-chart"' in html and "vendor/chart.umd.js" in html
-    assert "&#34;deflected&#34;: [2, 2, 1]" in html
+    assert "&#34;deflected&#34;: [2, 2, 0]" in html
     assert "<script>" not in html  # the CSP allows no inline script
     junk = client.get("/analytics/deflection?from=junk&to=2026-13-40")
     assert junk.status_code == 200 and "must be a date" in junk.get_data(as_text=True)
