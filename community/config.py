@@ -70,6 +70,7 @@ class Config:
     CRM = "builtin"
     CRM_POLL_SECONDS = 2.0  # how soon the worker picks new outbox rows up
     CRM_PULL_SECONDS = 300  # how often attributes and case statuses are pulled
+    CRM_SYNC_SECONDS = 86400  # how often every linked member's figures are re-pushed
     CRM_BATCH_SIZE = 500  # rows claimed per pass (per connector: at most 4 of its batches)
     CRM_MAX_ATTEMPTS = 8  # then the row is a dead letter
     CRM_BACKOFF_SECONDS = 5.0  # first retry; doubles each attempt, with jitter

@@ -90,3 +90,12 @@ def add_jobs(app: Flask) -> None:
             description="pull customer attributes and case statuses",
         ),
     )  # fmt: skip
+    # Social value also grows without an event (views of accepted answers), so the
+    # figures of every linked member are re-pushed daily, coalesced per contact.
+    background.add_job(
+        app,
+        background.Job(
+            "crm-sync", "CRM_SYNC_SECONDS", lambda _state: sum(1 for _ in services.sync_full()),
+            description="re-push every linked member's community figures",
+        ),
+    )  # fmt: skip
