@@ -14,10 +14,11 @@ import itertools
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from community import background, services
@@ -134,13 +135,24 @@ def _isolated_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def app(databases, tmp_path):
+def app(databases, tmp_path, request):
     url = databases.copy(tmp_path / "parley.sqlite3")
     app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        engine = db.engine
+    checked_out = {}
+    event.listen(
+        engine, "checkout", lambda conn, record, _proxy: checked_out.update({id(record): conn})
+    )
+    event.listen(engine, "checkin", lambda _conn, record: checked_out.pop(id(record), None))
     yield app
     background.stop_all(app)  # its threads end before its database goes
-    with app.app_context():
-        db.engine.dispose()
+    # A connection still checked out now would be collected later, in another test,
+    # as psycopg's "deleted while still open" warning: close it here and say where.
+    for conn in list(checked_out.values()):
+        print(f"\nLEFT OPEN: a database connection of {request.node.nodeid}", file=sys.stderr)
+        conn.close()
+    engine.dispose()
     databases.drop(url)
 
 
