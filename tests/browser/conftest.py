@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -90,3 +91,28 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+def watch(page) -> list[str]:
+    """Page errors and CSP violations end up here."""
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return problems
+
+
+DEMO_PASSWORD = "parley-demo-password"
+
+
+def sign_in(page, base, email, password=DEMO_PASSWORD):
+    """Sign in through the login form, as a person would, and wait until signed in."""
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("nav")).to_contain_text("Sign out")

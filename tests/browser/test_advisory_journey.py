@@ -14,20 +14,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import DEMO_PASSWORD, sign_in
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORD = "parley-demo-password"
 SPACE = "customer-advisory-board"
 CUSTOMER = "riley@newcustomer.example"
-
-
-def sign_in(page, base, email_address, password):
-    page.goto(f"{base}/login")
-    page.fill("#email", email_address)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def delivered_invitation(tmp_path_factory) -> str:

@@ -7,22 +7,9 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in, watch
+
 pytestmark = pytest.mark.browser
-
-DEMO_PASSWORD = "parley-demo-password"
-
-
-def watch(page) -> list[str]:
-    """Page errors and CSP violations end up here."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return problems
 
 
 def labels(page, chart_id: str) -> int:
@@ -37,10 +24,7 @@ def test_changing_the_period_redraws_every_chart(live_server, browser):
     context = browser.new_context()
     page = context.new_page()
     problems = watch(page)
-    page.goto(f"{live_server}/login")
-    page.fill("#email", "support@example.com")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "support@example.com")
     page.get_by_role("link", name="Analytics", exact=True).click()
     expect(page.locator("h1")).to_have_text("The community's return")
     dashboard = page.locator("#analytics-dashboard")

@@ -8,29 +8,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in, watch
+
 pytestmark = pytest.mark.browser
-
-DEMO_PASSWORD = "parley-demo-password"
-
-
-def watch(page) -> list[str]:
-    """Page errors and CSP violations end up here."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return problems
-
-
-def sign_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_sync_page_360_and_the_outbox_worker(live_server, browser):

@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import DEMO_PASSWORD, watch
 
-DEMO_PASSWORD = "parley-demo-password"
+pytestmark = pytest.mark.browser
 
 
 def api(base, path, token=None, body=None):
@@ -39,19 +39,6 @@ def wait_for(check, timeout=5.0):
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
-
-
-def watch(page) -> list[str]:
-    """Page errors and CSP violations end up here."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return problems
 
 
 def test_suggestions_solved_my_problem_and_still_need_help(live_server, browser):

@@ -7,9 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import DEMO_PASSWORD, sign_in
+
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "parley-demo-password"
 EXISTING = "Webhook retries visible in the UI"  # a demo idea, status New
 
 
@@ -20,14 +21,6 @@ def register(page, base, email, name, password="a long enough password"):
     page.fill("#password", password)
     page.click("button[type=submit]")
     expect(page.locator(".flash-success")).to_contain_text(f"Welcome to the community, {name}")
-
-
-def sign_in(page, base, email, password):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def test_similar_idea_vote_status_change_reported_live(live_server, browser):

@@ -7,17 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in
+
 pytestmark = pytest.mark.browser
-
-DEMO_PASSWORD = "parley-demo-password"
-
-
-def sign_in(page, base, email, password=DEMO_PASSWORD):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def test_an_angry_post_reaches_the_open_queue_live_and_is_escalated(live_server, browser):

@@ -5,18 +5,11 @@ reason, and its author finds out why."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in
+
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "parley-demo-password"
 SPAM = "Cheapest licences anywhere"  # a demo reply by Dex Deals (moderation/demo.py)
-
-
-def sign_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("nav")).to_contain_text("Sign out")
 
 
 def test_flag_spam_hide_it_from_the_live_queue_author_notified(live_server, browser):
