@@ -250,8 +250,10 @@ class Thread(db.Model):
     # Visible replies, not counting the opening post; kept by the services.
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Indexed: "is this post an accepted answer?" (profiles, reputation) and the
+    # foreign key's ON DELETE both look threads up by it.
     accepted_post_id: Mapped[int | None] = mapped_column(
-        ForeignKey("community_post.id", use_alter=True, ondelete="SET NULL")
+        ForeignKey("community_post.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)

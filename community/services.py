@@ -18,9 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import delete, false, func, select, update
+from sqlalchemy import and_, delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from . import access, cache, events, markup
 from .errors import Conflict, Invalid, NotAllowed, NotFound
@@ -1362,17 +1362,24 @@ class Activity:
 
 def member_activity(member: Member, viewer, limit: int = 10) -> Activity:
     """What a profile shows: only what the viewer may see."""
-    visible_threads = select(Thread.id).where(
-        access.visible_thread_filter(viewer), Thread.embed_url.is_(None)
+    # Joined, not "thread id IN (every visible thread)": the member's own rows, found
+    # by the author indexes, are checked against their thread one by one.
+    visible_thread = and_(access.visible_thread_filter(viewer), Thread.embed_url.is_(None))
+    threads_q = select(Thread).where(Thread.author_id == member.id, visible_thread)
+    answers_q = (
+        select(Post)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(
+            Post.author_id == member.id,
+            Post.number > 0,
+            visible_thread,
+            access.visible_post_filter(viewer),
+        )
     )
-    threads_q = select(Thread).where(Thread.author_id == member.id, Thread.id.in_(visible_threads))
-    answers_q = select(Post).where(
-        Post.author_id == member.id,
-        Post.number > 0,
-        Post.thread_id.in_(visible_threads),
-        access.visible_post_filter(viewer),
+    accepting = aliased(Thread)  # the thread that accepted the post: maybe another one
+    solutions_q = answers_q.where(
+        select(accepting.id).where(accepting.accepted_post_id == Post.id).exists()
     )
-    solutions_q = answers_q.where(Post.id.in_(select(Thread.accepted_post_id)))
 
     def count(query):
         return db.session.scalar(select(func.count()).select_from(query.subquery()))

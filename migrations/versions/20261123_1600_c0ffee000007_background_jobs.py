@@ -1,5 +1,5 @@
-"""background jobs: the schedule and leases of the background runners; an index for
-unanswered questions
+"""background jobs: the schedule and leases of the background runners; indexes for
+unanswered questions and accepted answers
 
 Revision ID: c0ffee000007
 Revises: ad0150000001
@@ -29,6 +29,9 @@ def upgrade():
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_community_background_job")),
     )
+    op.create_index(
+        op.f("ix_community_thread_accepted_post_id"), "community_thread", ["accepted_post_id"]
+    )
     unanswered = sa.text("kind = 'question' AND reply_count = 0 AND accepted_post_id IS NULL")
     op.create_index(
         "ix_community_thread_unanswered",
@@ -41,4 +44,5 @@ def upgrade():
 
 def downgrade():
     op.drop_index("ix_community_thread_unanswered", table_name="community_thread")
+    op.drop_index(op.f("ix_community_thread_accepted_post_id"), table_name="community_thread")
     op.drop_table("community_background_job")
