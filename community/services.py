@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import and_, delete, false, func, select, update
+from sqlalchemy import and_, delete, false, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -995,14 +995,40 @@ def list_threads(
             Thread.last_post_at.desc(), Thread.id.desc()
         )
     query = query.options(joinedload(Thread.last_poster))
-    return db.paginate(
+    # An unfiltered list holds every thread of its spaces: its total comes from the
+    # shared space counts instead of counting thousands of rows on every page.
+    from_space_counts = count and sort in ("latest", "new") and not access.is_moderator(viewer)
+    threads = db.paginate(
         query,
         page=min(page, MAX_PAGE),
         per_page=per_page or _cfg("THREADS_PER_PAGE"),
         max_per_page=_cfg("API_MAX_PER_PAGE"),
         error_out=False,
-        count=count,
+        count=count and not from_space_counts,
     )
+    if from_space_counts:
+        threads.total = _thread_total(viewer, space)
+    return threads
+
+
+def _thread_total(viewer, space: Space | None) -> int:
+    """How many threads the viewer sees in the space (or in every space they see):
+    the counts everyone sees, plus the viewer's own threads hidden by moderators."""
+    counts = cache.remember("space-counts", _space_counts)
+    space_ids = [s.id for s in list_spaces(viewer)]  # never a space the viewer may not see
+    if space is not None:
+        space_ids = [space.id] if space.id in space_ids else []
+    total = sum(counts.get(space_id, (0, 0, None))[0] for space_id in space_ids)
+    if getattr(viewer, "is_authenticated", False):
+        total += db.session.scalar(
+            select(func.count(Thread.id)).where(
+                Thread.author_id == viewer.id,
+                Thread.is_hidden == true(),
+                Thread.embed_url.is_(None),
+                Thread.space_id.in_(space_ids),
+            )
+        )
+    return total
 
 
 def newest_threads_with_openings(viewer, *, space: Space | None = None, limit: int = 30):

@@ -323,3 +323,16 @@ def test_require_hides_or_forbids():
         access.require(False)
     with pytest.raises(NotFound):
         access.require(False, hide=True)
+
+
+@pytest.mark.parametrize(
+    "name", ("none", "anonymous", "outsider", "insider", "author", "moderator", "admin")
+)
+@pytest.mark.parametrize("sort", services.THREAD_SORTS)
+def test_list_totals_count_exactly_the_threads_listed(world, hidden, name, sort):
+    """Page links are worked out from the total: it counts what the viewer is shown,
+    private spaces and hidden threads included or left out alike."""
+    viewer = hidden["author"] if name == "author" else who(world, name)
+    for space in (None, world.public):
+        listed = services.list_threads(viewer, space=space, sort=sort, per_page=100)
+        assert listed.total == len(listed.items)
