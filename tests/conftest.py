@@ -15,11 +15,13 @@ import os
 import shutil
 import socket
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import Pool
 
 from community import background, services
 from community.app import create_app
@@ -111,6 +113,29 @@ def _test_settings(instance: Path) -> dict:
     }
 
 
+# Every engine a test connected through, and the connections it has not given back.
+_engines: weakref.WeakSet = weakref.WeakSet()
+_checked_out: dict[int, object] = {}
+event.listen(Engine, "engine_connect", lambda connection: _engines.add(connection.engine))
+event.listen(Pool, "checkout", lambda conn, record, _proxy: _checked_out.update({id(record): conn}))
+event.listen(Pool, "checkin", lambda _conn, record: _checked_out.pop(id(record), None))
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_open(request):
+    """A connection left open by a test (checked out, or pooled by an app nobody
+    disposed) would be collected later, in another test, as psycopg's "deleted while
+    still open" warning. Close them when the test ends; name a test that leaked one."""
+    yield
+    for key, conn in list(_checked_out.items()):
+        print(f"\nLEFT OPEN: a database connection of {request.node.nodeid}", file=sys.stderr)
+        _checked_out.pop(key, None)
+        conn.close()
+    for engine in list(_engines):
+        engine.dispose()  # pooled connections only; an engine still in use reconnects
+    _engines.clear()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
     """Tests never read the operator's settings or reach beyond this machine."""
@@ -135,24 +160,13 @@ def _isolated_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def app(databases, tmp_path, request):
+def app(databases, tmp_path):
     url = databases.copy(tmp_path / "parley.sqlite3")
     app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        engine = db.engine
-    checked_out = {}
-    event.listen(
-        engine, "checkout", lambda conn, record, _proxy: checked_out.update({id(record): conn})
-    )
-    event.listen(engine, "checkin", lambda _conn, record: checked_out.pop(id(record), None))
     yield app
     background.stop_all(app)  # its threads end before its database goes
-    # A connection still checked out now would be collected later, in another test,
-    # as psycopg's "deleted while still open" warning: close it here and say where.
-    for conn in list(checked_out.values()):
-        print(f"\nLEFT OPEN: a database connection of {request.node.nodeid}", file=sys.stderr)
-        conn.close()
-    engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
     databases.drop(url)
 
 
