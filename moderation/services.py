@@ -271,6 +271,23 @@ def refresh_trust(member: Member) -> int:
     return level
 
 
+def member_ids() -> list[int]:
+    return list(db.session.scalars(select(Member.id).order_by(Member.id)))
+
+
+def refresh_trust_levels(ids) -> int:
+    """Refresh each member's trust level (the daily job and `moderation trust`);
+    returns how many changed."""
+    changed = 0
+    for member_id in ids:
+        member = db.session.get(Member, member_id)
+        before = member.trust_level
+        if refresh_trust(member) != before:
+            changed += 1
+        db.session.expire_all()
+    return changed
+
+
 def set_trust(member: Member, level, by: Member, reason="", locked: bool = True) -> Member:
     _require_moderator(by)
     reason = community.moderation_reason(reason, required=False)
