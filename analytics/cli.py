@@ -30,15 +30,8 @@ def snapshot(day):
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--day") from None
     total = db.session.scalar(select(func.count(Member.id))) or 0
     with click.progressbar(length=total, label="Recording levels") as bar:
-        count = services.take_snapshot(when, progress=bar.update)
-    services.refresh_planner_statistics()
+        count = services.record_snapshot(when, progress=bar.update)
     click.echo(f"Recorded {count} member(s); planner statistics refreshed.")
-
-
-def _daily_snapshot(_state) -> int:
-    count = services.take_snapshot(None)
-    services.refresh_planner_statistics()
-    return count
 
 
 def register(app: Flask) -> None:
@@ -48,7 +41,7 @@ def register(app: Flask) -> None:
         background.Job(
             "analytics-snapshot",
             "ANALYTICS_SNAPSHOT_SECONDS",
-            _daily_snapshot,
+            lambda _state: services.record_snapshot(),
             description="record today's engagement levels and social values",
         ),
     )

@@ -110,3 +110,11 @@ def refresh_planner_statistics() -> None:
     db.session.execute(text("PRAGMA analysis_limit=1000"))
     db.session.execute(text("ANALYZE"))
     db.session.commit()
+
+
+def record_snapshot(day: date | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Take the day's snapshot, then refresh the planner statistics the dashboard's
+    joins need (`analytics snapshot` and the daily job)."""
+    count = take_snapshot(day, progress=progress)
+    refresh_planner_statistics()
+    return count
