@@ -8,6 +8,8 @@ A member who may not see something gets "not found", never "forbidden".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import g, has_request_context
 from sqlalchemy import false, or_, select, true
 
@@ -179,31 +181,76 @@ def can_reply(member, thread: Thread) -> bool:
     return not thread.is_locked or is_moderator(member)
 
 
-def can_edit_post(member, post: Post) -> bool:
+@dataclass(frozen=True)
+class Who:
+    """Who may, among the members who see a page alike (community/shared_pages.py,
+    which fills in the answer for each of them): everyone, nobody, only one member
+    (``only``, the author) or everyone but one (``but``)."""
+
+    everyone: bool
+    member_id: int | None = None
+
+    def allows(self, member) -> bool:
+        member = _member(member)
+        if member is None or self.member_id is None:
+            return member is not None and self.everyone
+        return (member.id == self.member_id) != self.everyone
+
+
+EVERYONE, NOBODY = Who(True), Who(False)
+
+
+def only(member_id: int) -> Who:
+    return Who(False, member_id)
+
+
+def but(member_id: int) -> Who:
+    return Who(True, member_id)
+
+
+def who_may_edit_post(member, post: Post) -> Who:
+    """Its author, and moderators."""
     member = _member(member)
     if member is None or member.is_suspended or not can_view_post(member, post):
-        return False
-    return member.id == post.author_id or is_moderator(member)
+        return NOBODY
+    return EVERYONE if is_moderator(member) else only(post.author_id)
 
 
-def can_accept(member, thread: Thread) -> bool:
+def can_edit_post(member, post: Post) -> bool:
+    return who_may_edit_post(member, post).allows(member)
+
+
+def who_may_accept(member, thread: Thread) -> Who:
     """The asker or a moderator marks the solution; only questions have one."""
     member = _member(member)
     if member is None or member.is_suspended or not can_view_thread(member, thread):
-        return False
+        return NOBODY
     if thread.kind != "question":
-        return False
-    return member.id == thread.author_id or is_moderator(member)
+        return NOBODY
+    return EVERYONE if is_moderator(member) else only(thread.author_id)
+
+
+def can_accept(member, thread: Thread) -> bool:
+    return who_may_accept(member, thread).allows(member)
+
+
+def who_may_give_kudos(member, post: Post) -> Who:
+    """Anyone who may read it and post, but its author."""
+    member = _member(member)
+    if member is None or member.is_suspended or not can_view_post(member, post):
+        return NOBODY
+    return but(post.author_id)
 
 
 def can_give_kudos(member, post: Post) -> bool:
-    member = _member(member)
-    return (
-        member is not None
-        and not member.is_suspended
-        and member.id != post.author_id
-        and can_view_post(member, post)
-    )
+    return who_may_give_kudos(member, post).allows(member)
+
+
+def who_may_flag(member, post: Post) -> Who:
+    """Any member but its author flags a post others can see."""
+    if _member(member) is None or post.is_hidden:
+        return NOBODY
+    return but(post.author_id)
 
 
 def can_view_profile_activity(viewer, thread: Thread) -> bool:

@@ -10,6 +10,7 @@ from .auth import bearer_token
 from .errors import Invalid, NotFound, Unauthorized
 from .extensions import csrf, limiter
 from .openapi import document
+from .shared_pages import shared
 from .web import iso
 
 csrf.exempt(api_bp)  # checked below, for session-authenticated writes only
@@ -265,6 +266,7 @@ def space_threads(slug):
 
 
 @api_bp.get("/threads")
+@shared
 def threads():
     page, per_page = paging(current_app.config["THREADS_PER_PAGE"])
     sort = request.args.get("sort", "latest")

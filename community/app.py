@@ -81,6 +81,7 @@ from . import (  # noqa: F401
     querycount,
     realtime,
     search,
+    shared_pages,
     views,
     web,
 )
@@ -195,3 +196,6 @@ def _register_cli(app: Flask) -> None:
 def _register_web(app: Flask) -> None:
     errors.register_error_handlers(app)
     web.register(app)
+    # Registered last, so its after_request runs first: the parts are filled before
+    # anything else reads the page.
+    shared_pages.init_app(app)

@@ -251,10 +251,17 @@ def count_view(thread) -> None:
         visitor["view"] = thread.id
         return
     from .extensions import db
+
+    g.viewed_thread = thread.id  # a shared page counts it on every copy it serves
+    if count_view_of(thread.id):
+        db.session.expire(thread, ["view_count"])  # written just now: show the new count
+
+
+def count_view_of(thread_id: int) -> int:
+    """Count the signed-in member's view; returns how many views a flush wrote."""
     from .web import viewer_key
 
-    if current_app.extensions["parley_views"].add(thread.id, viewer_key()):
-        db.session.expire(thread, ["view_count"])  # written just now: show the new count
+    return current_app.extensions["parley_views"].add(thread_id, viewer_key())
 
 
 def flush_views(app: Flask | None = None) -> int:
@@ -281,6 +288,41 @@ def remember(name: str, compute):
         except Exception:
             log.exception("fragment cache unavailable")
     return value
+
+
+def remember_for(member_id: int, name: str, compute):
+    """A member's own value (their unread count), kept in the page cache's store until
+    the next change of what they may see (a new generation) or until ``forget_for``."""
+    page_cache = current_app.extensions.get("parley_page_cache")
+    if page_cache is None or not page_cache.enabled:
+        return compute()
+    key = f"member:{member_id}:{name}"
+    try:
+        generation = page_cache.generation.current()
+        kept = page_cache.backend.get(key)
+    except Exception:  # the cache is an optimisation: without it, compute
+        log.exception("member cache unavailable")
+        return compute()
+    if kept is not None and kept[0] == generation:
+        return kept[1]
+    value = compute()
+    try:
+        page_cache.backend.set(key, (generation, value), timeout=page_cache.timeout)
+    except Exception:
+        log.exception("member cache unavailable")
+    return value
+
+
+def forget_for(member_id: int, name: str) -> None:
+    try:
+        page_cache = current_app.extensions.get("parley_page_cache")
+    except RuntimeError:  # outside any app: nothing is kept there
+        return
+    if page_cache is not None and page_cache.enabled:
+        try:
+            page_cache.backend.delete(f"member:{member_id}:{name}")
+        except Exception:
+            log.exception("member cache unavailable")
 
 
 def bump_generation(app: Flask | None = None) -> None:
@@ -456,6 +498,15 @@ def connect_subscribers() -> None:
     for name, signal in events.catalogue().items():
         if name not in QUIET_EVENTS:
             signal.connect(_content_changed, weak=False)
+    # A member's unread count changes with their notifications, which no one else reads.
+    events.notification_created.connect(_unread_changed, weak=False)
+    events.notifications_read.connect(_unread_changed, weak=False)
+
+
+def _unread_changed(sender, **_kwargs) -> None:
+    member_id = getattr(sender, "member_id", None) or getattr(sender, "id", None)
+    if member_id is not None:
+        forget_for(member_id, "unread")
 
 
 def _content_changed(_sender, **_kwargs) -> None:

@@ -292,6 +292,14 @@ class Post(db.Model):
         Index("ix_community_post_author_created", "author_id", "created_at"),
         # analytics: activity over a period (who posted this month), across authors.
         Index("ix_community_post_created", "created_at"),
+        # Does this member have hidden or held posts (shared pages ask on every
+        # signed-in page): the few hidden rows, not every post the member wrote.
+        Index(
+            "ix_community_post_hidden_author",
+            "author_id",
+            sqlite_where=text("is_hidden = 1"),
+            postgresql_where=text("is_hidden = true"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,11 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import and_, delete, false, func, select, true, update
+from sqlalchemy import and_, delete, exists, false, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from . import access, cache, events, markup
+from . import access, cache, events, markup, shared_pages
 from .errors import Conflict, Invalid, NotAllowed, NotFound
 from .extensions import db
 from .models import (
@@ -1354,6 +1354,12 @@ def unread_count(member: Member) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
 
+def unread_badge(member: Member) -> int:
+    """The unread count on every page's bell: kept per member until a notification
+    arrives or is read, or what they may see changes (community/cache.py)."""
+    return cache.remember_for(member.id, "unread", lambda: unread_count(member))
+
+
 def mark_notifications_read(member: Member, ids=None) -> int:
     """Marks the given notifications (or all) read; returns the new unread count."""
     if ids is not None and (
@@ -1870,3 +1876,42 @@ def queue_email(to: Member | str, subject: str, body: str) -> EmailOutbox:
         row.to_address = to[:254]
     db.session.add(row)
     return row
+
+
+# ---- what a member has, for the personal parts of shared pages ---------------------
+
+
+@shared_pages.member_state("kudos")
+def kudos_state(member, post_ids: list[int]) -> set[int]:
+    return kudos_given_among(post_ids, member)
+
+
+@shared_pages.member_state("following-thread")
+def followed_threads_among(member, thread_ids: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(ThreadFollow.thread_id).where(
+                ThreadFollow.member_id == member.id, ThreadFollow.thread_id.in_(thread_ids)
+            )
+        )
+    )
+
+
+@shared_pages.member_state("following-space")
+def followed_spaces_among(member, space_ids: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(SpaceFollow.space_id).where(
+                SpaceFollow.member_id == member.id, SpaceFollow.space_id.in_(space_ids)
+            )
+        )
+    )
+
+
+@shared_pages.own_hidden_content
+def has_hidden_threads_or_posts(member):
+    """Hidden or held threads and posts show to their author (and moderators) only."""
+    return or_(
+        exists().where(Thread.author_id == member.id, Thread.is_hidden == true()),
+        exists().where(Post.author_id == member.id, Post.is_hidden == true()),
+    )

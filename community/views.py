@@ -22,6 +22,7 @@ from .forms import (
     ThreadForm,
     TokenForm,
 )
+from .shared_pages import shared
 from .web import page_arg, session_key, show_form_errors
 
 
@@ -56,6 +57,7 @@ def _require_admin():
 
 
 @bp.get("/")
+@shared
 def index():
     return render_template(
         "community/index.html",
@@ -66,6 +68,7 @@ def index():
 
 
 @bp.get("/threads")
+@shared
 def all_threads():
     sort = request.args.get("sort", "latest")
     if sort not in services.THREAD_SORTS:
@@ -75,6 +78,7 @@ def all_threads():
 
 
 @bp.get("/s/<slug>")
+@shared
 def space(slug):
     space = services.get_space(slug, current_user)
     sort = request.args.get("sort", "latest")
@@ -86,7 +90,6 @@ def space(slug):
         threads=threads,
         sort=sort,
         space=space,
-        following=services.is_following_space(space, current_user),
     )
 
 
@@ -134,6 +137,7 @@ def new_thread(slug):
 
 
 @bp.get("/search")
+@shared
 def search_page():
     args = request.args
     selected = {
@@ -236,6 +240,7 @@ def thread_feed(thread_id):
 
 
 @bp.get("/t/<int:thread_id>")
+@shared
 def thread(thread_id):
     try:
         thread = services.get_thread(thread_id, current_user)
@@ -260,15 +265,12 @@ def _thread_page(thread, form: ReplyForm | None, page: int, status: int = 200):
     accepted = services.accepted_answer(thread)
     if accepted is not None and not access.can_view_post(current_user, accepted):
         accepted = None
-    shown = [opening, *replies.items] + ([accepted] if accepted else [])
     return render_template(
         "community/thread.html",
         thread=thread,
         opening=opening,
         accepted=accepted,
         replies=replies,
-        kudos_given=services.kudos_given_among([p.id for p in shown], current_user),
-        following=services.is_following_thread(thread, current_user),
         form=form,
     ), status
 
@@ -322,12 +324,7 @@ def post(post_id):
 def post_fragment(post_id):
     """One reply rendered for the viewer, fetched by the page when it arrives live."""
     post = services.get_post(post_id, current_user)
-    return render_template(
-        "community/_post.html",
-        post=post,
-        thread=post.thread,
-        kudos_given=services.kudos_given_among([post.id], current_user),
-    )
+    return render_template("community/_post.html", post=post, thread=post.thread)
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -445,6 +442,7 @@ def logout():
 
 
 @bp.get("/members/<int:member_id>")
+@shared
 def profile(member_id):
     member = services.get_member(member_id)
     return render_template(

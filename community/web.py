@@ -167,16 +167,11 @@ def register(app: Flask) -> None:
                     events.private_space_viewed.send(space, by=admin, path=request.path)
         return response
 
-    @app.context_processor
-    def globals_for_templates():
-        unread = 0
-        if current_user.is_authenticated and request.endpoint != "static":
-            unread = services.unread_count(current_user)
-        return {
-            "unread_notifications": unread,
-            "access": access,
-            "site_name": app.config["SITE_NAME"],
-        }
+    app.jinja_env.globals.update(
+        access=access,
+        site_name=app.config["SITE_NAME"],
+        unread_badge=services.unread_badge,
+    )
 
     app.add_template_filter(timeago, "timeago")
     app.add_template_filter(iso, "iso")

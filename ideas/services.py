@@ -13,13 +13,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app, url_for
-from sqlalchemy import and_, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from community import access, events, markup
+from community import access, events, markup, shared_pages
 from community import services as community
 from community.errors import Conflict, Invalid, NotAllowed, NotFound
 from community.extensions import db
@@ -305,6 +305,18 @@ def my_votes_among(idea_ids: list[int], member) -> dict[int, Vote]:
         _live(select(Vote).where(Vote.member_id == member.id, Vote.idea_id.in_(idea_ids)))
     )
     return {v.idea_id: v for v in votes}
+
+
+@shared_pages.member_state("voted")
+def voted_among(member, idea_ids: list[int]) -> set[int]:
+    """For the personal parts of shared pages (community/shared_pages.py)."""
+    return set(my_votes_among(idea_ids, member))
+
+
+@shared_pages.own_hidden_content
+def has_hidden_ideas(member):
+    """Hidden or held ideas show to their author (and moderators) only."""
+    return exists().where(Idea.author_id == member.id, Idea.hidden_at.is_not(None))
 
 
 def _voter_ids(idea: Idea) -> set[int]:

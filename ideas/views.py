@@ -22,6 +22,7 @@ from community import services as community
 from community.errors import DomainError, NotFound
 from community.extensions import limiter
 from community.forms import ReplyForm
+from community.shared_pages import shared
 from community.web import page_arg, show_form_errors
 
 from . import bp, services
@@ -34,6 +35,7 @@ def _choice(value, allowed, default=None):
 
 
 @bp.get("/")
+@shared
 def index():
     sort = _choice(request.args.get("sort"), services.SORTS, "top")
     status = _choice(request.args.get("status"), STATUSES)
@@ -53,7 +55,6 @@ def index():
         areas=areas,
         tag=tag,
         statuses=STATUS_LABELS,
-        my_votes=services.my_votes_among([i.id for i in ideas.items], current_user),
     )
 
 

@@ -14,6 +14,7 @@ from community.errors import Invalid
 from community.extensions import db
 from community.help import parse_day
 from community.models import Member
+from community.shared_pages import shared
 
 from . import analytics, bp, services
 from .rules import RULE_TEXT, rules
@@ -64,6 +65,7 @@ def how_it_works():
 
 
 @bp.get("/leaderboard")
+@shared
 def leaderboard():
     period = request.args.get("period", "all")
     if period not in services.PERIODS:

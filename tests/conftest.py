@@ -159,10 +159,21 @@ def _isolated_environment(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect", loopback_only)
 
 
+# `pytest.mark.page_cache`: the app keeps pages (visitors' and members' shared ones)
+# and writes views in batches, as in production.
+PAGE_CACHE = {
+    "PAGE_CACHE_ENABLED": True,
+    "WTF_CSRF_ENABLED": True,  # so that a token would show if one leaked into a page
+    "VIEW_FLUSH_EVERY": 1000,
+    "VIEW_FLUSH_SECONDS": 0,
+}
+
+
 @pytest.fixture
-def app(databases, tmp_path):
+def app(databases, tmp_path, request):
     url = databases.copy(tmp_path / "parley.sqlite3")
-    app = create_app({**_test_settings(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    cached = PAGE_CACHE if request.node.get_closest_marker("page_cache") else {}
+    app = create_app({**_test_settings(tmp_path), **cached, "SQLALCHEMY_DATABASE_URI": url})
     yield app
     background.stop_all(app)  # its threads end before its database goes
     with app.app_context():
