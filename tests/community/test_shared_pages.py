@@ -150,3 +150,57 @@ def test_flash_messages_are_never_shared_and_views_still_count(app, make_member,
 
     app.extensions["parley_views"].flush()
     assert thread_views(app, thread.id) == 2  # the shared copy counted the second member
+
+
+def badge_of(page) -> int:
+    return int(re.search(r'id="unread-badge" data-count="(\d+)"', page.get_data(as_text=True))[1])
+
+
+def test_the_bell_shows_each_members_own_unread_count_as_it_changes(
+    app, make_member, make_thread, make_reply
+):
+    asker, reader = make_member("Ask Er"), make_member("Rea Der")
+    thread = make_thread(author=asker, title="Can I export to CSV?")
+    make_reply(thread, body="Yes, from the reports page.")  # the asker is told
+    asker_browser = sign_in(app, asker)
+    assert badge_of(sign_in(app, reader).get("/")) == 0
+    page = asker_browser.get("/")
+    assert page.headers["X-Parley-Cache"] == "shared" and badge_of(page) == 1
+
+    token = csrf_of(page).pop()
+    assert asker_browser.post("/notifications/read", data={"csrf_token": token}).status_code < 400
+    assert badge_of(asker_browser.get("/")) == 0  # read: no new generation, yet no stale badge
+
+
+def test_leaving_a_private_space_ends_its_shared_pages_at_once(
+    app, make_member, make_thread, make_space
+):
+    board = make_space("council", visibility="private")
+    leaver, stayer = make_member("Lea Ver"), make_member("Stay Er")
+    with app.app_context():
+        for member in (leaver, stayer):
+            db.session.add(SpaceMembership(space_id=board.id, member_id=member.id, role="member"))
+        db.session.commit()
+    make_thread(space=board, author=stayer, title="Roadmap under embargo")
+    leaver_browser = sign_in(app, leaver)
+    assert "Roadmap under embargo" in leaver_browser.get("/threads").get_data(as_text=True)
+
+    with app.app_context():  # behind the app's back: no event, no new generation
+        db.session.query(SpaceMembership).filter_by(member_id=leaver.id).delete()
+        db.session.commit()
+    page = leaver_browser.get("/threads")
+    assert "Roadmap under embargo" not in page.get_data(as_text=True)
+    api = leaver_browser.get("/api/v1/threads")
+    assert "Roadmap under embargo" not in api.get_data(as_text=True)
+    assert "Roadmap under embargo" in sign_in(app, stayer).get("/api/v1/threads").get_data(
+        as_text=True
+    )
+
+
+def test_a_profile_offers_editing_to_its_owner_only(app, make_member):
+    owner, visitor = make_member("Own Er"), make_member("Vis Itor")
+    own = sign_in(app, owner).get(f"/members/{owner.id}")
+    other = sign_in(app, visitor).get(f"/members/{owner.id}")
+    assert other.headers["X-Parley-Cache"] == "shared"
+    assert "Edit profile" in own.get_data(as_text=True)
+    assert "Edit profile" not in other.get_data(as_text=True)
