@@ -66,17 +66,20 @@ def stop_all(app: Flask) -> None:
 @dataclass(frozen=True)
 class Job:
     """Something to do every so often. ``run(state)`` does one pass inside an app
-    context and returns how much it did; ``state`` is the runner's own dict for
-    this job (a CRM connector with its token, say), handed to ``close`` at the end."""
+    context and returns how much it did: a number, or a report that ``int()`` counts
+    and ``str()`` describes (a CRM delivery pass); ``state`` is the runner's own dict
+    for this job (a CRM connector with its token, say), handed to ``close`` at the end.
+    ``waiting()`` says how much is left to do, for runs that stop once idle."""
 
     name: str
     every: str  # the config key holding the seconds between runs (0 switches it off)
-    run: Callable[[dict], int]
+    run: Callable[[dict], object]
     shared: bool = False
     close: Callable[[dict], None] | None = None
     # Links in mails and notifications need a site address: PARLEY_SITE_URL.
     needs_site: bool = False
     description: str = ""
+    waiting: Callable[[], int] | None = None
 
     def seconds(self, config) -> float:
         return float(config.get(self.every) or 0)
@@ -162,13 +165,15 @@ class Runner:
     holder: str = field(default_factory=runner_name)
     state: dict[str, dict] = field(default_factory=dict)
     next_check: dict[str, float] = field(default_factory=dict)
+    # What each job that ran in the last round reported (its number, or its report).
+    last_round: dict[str, object] = field(default_factory=dict)
 
     def selected(self) -> list[Job]:
         return [j for j in jobs(self.app) if self.names is None or j.name in self.names]
 
     def run_due(self) -> int:
         """One round: every job whose time has come; returns how much was done."""
-        done = 0
+        done, self.last_round = 0, {}
         for job in self.selected():
             every = job.seconds(self.app.config)
             if every <= 0 or time.monotonic() < self.next_check.get(job.name, 0):
@@ -196,8 +201,10 @@ class Runner:
             site = site_context(self.app) if job.needs_site else nullcontext()
             try:
                 with site:
-                    did = int(job.run(self.state.setdefault(job.name, {})) or 0)
-                result = f"did {did}"
+                    outcome = job.run(self.state.setdefault(job.name, {})) or 0
+                did = int(outcome)
+                self.last_round[job.name] = outcome
+                result = f"did {did}" if isinstance(outcome, int) else str(outcome)[:200]
             except Exception as failure:  # one bad pass must not end the runner
                 db.session.rollback()
                 log.exception("background job %s failed", job.name)
@@ -207,6 +214,15 @@ class Runner:
             if not job.shared:
                 _finish(job.name, self.holder, job.seconds(config), result, error)
             return True, did
+
+    def waiting(self) -> int:
+        """How much the selected jobs that are on have left to do (those that can tell)."""
+        on = [j for j in self.selected() if j.waiting and j.seconds(self.app.config) > 0]
+        with self.app.app_context():
+            try:
+                return sum(job.waiting() for job in on)
+            finally:
+                db.session.remove()
 
     def close(self) -> None:
         with self.app.app_context():
@@ -219,14 +235,29 @@ class Runner:
             db.session.remove()
 
 
-def run(app: Flask, stop: threading.Event, names: set[str] | None = None) -> None:
-    """Run the app's jobs until ``stop`` is set (a thread's or a worker's loop)."""
+def run(
+    app: Flask,
+    stop: threading.Event,
+    names: set[str] | None = None,
+    *,
+    until_idle: bool = False,
+    on_round: Callable[[dict[str, object]], None] | None = None,
+) -> None:
+    """Run the app's jobs until ``stop`` is set (a thread's or a worker's loop), or with
+    ``until_idle`` until a round does nothing and nothing is left waiting; ``on_round``
+    hears what each round's jobs reported."""
     runner = Runner(app, names)
     poll = float(app.config["BACKGROUND_POLL_SECONDS"])
     try:
         while not stop.is_set():
-            if not runner.run_due():
-                stop.wait(poll)
+            done = runner.run_due()
+            if on_round is not None and runner.last_round:
+                on_round(runner.last_round)
+            if done:
+                continue
+            if until_idle and not runner.waiting():
+                return
+            stop.wait(poll)
     finally:
         runner.close()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 import click
 from flask import Flask, current_app
@@ -75,20 +74,10 @@ mail_group = AppGroup("mail", help="Deliver the e-mail outbox.")
 
 
 @mail_group.command("send")
-@click.option("--loop", is_flag=True, help="Keep delivering every --every seconds.")
-@click.option("--every", default=10, show_default=True, help="Seconds between rounds with --loop.")
-def mail_send(loop, every):
-    """Send pending e-mail (SMTP when PARLEY_SMTP_HOST is set, else files in instance/mail)."""
-    while True:
-        report = mail.deliver_pending()
-        if report.sent or report.failed or not loop:
-            click.echo(
-                f"sent {report.sent}, failed {report.failed} (gave up on {report.gave_up}), "
-                f"pending {mail.pending_count()}"
-            )
-        if not loop:
-            return
-        time.sleep(every)
+def mail_send():
+    """Send pending e-mail now (SMTP when PARLEY_SMTP_HOST is set, else files in
+    instance/mail); `flask worker --job mail` keeps sending."""
+    click.echo(f"{mail.deliver_pending()}, pending {mail.pending_count()}")
 
 
 search_index = AppGroup("search", help="The search index.")
@@ -127,7 +116,8 @@ def search_drain(wait):
 @click.option("--job", "names", multiple=True, help="Run only this job (repeatable).")
 @click.option("--once", is_flag=True, help="Run each job once now, then stop.")
 @click.option("--status", is_flag=True, help="Show each job's last and next run, then stop.")
-def worker_command(names, once, status):
+@click.option("--until-idle", is_flag=True, help="Stop once nothing is left to do.")
+def worker_command(names, once, status, until_idle):
     """Run the background jobs (mail, CRM delivery, index updates, scheduled upkeep)
     until stopped; Ctrl-C or SIGTERM let the current job finish. Run several on
     PostgreSQL: each scheduled job still runs once per period."""
@@ -155,11 +145,25 @@ def worker_command(names, once, status):
         for name, did in background.run_once(app, selected).items():
             click.echo(f"{name}: " + ("another worker has it" if did is None else f"did {did}"))
         return
+    click.echo(f"Worker running: {', '.join(sorted(selected or known))}")
+    run_worker(app, selected, until_idle=until_idle)
+
+
+def run_worker(app: Flask, names: set[str] | None, *, until_idle: bool = False) -> None:
+    """Run jobs in this process, saying what each round did; Ctrl-C or SIGTERM let
+    the current job finish."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    click.echo(f"Worker running: {', '.join(sorted(selected or known))}")
-    background.run(app, stop, selected)
+
+    def report(outcomes: dict) -> None:
+        for name, outcome in outcomes.items():
+            if int(outcome):
+                click.echo(
+                    f"{name}: " + (f"did {outcome}" if isinstance(outcome, int) else str(outcome))
+                )
+
+    background.run(app, stop, names, until_idle=until_idle, on_round=report)
 
 
 def register(app: Flask) -> None:
@@ -171,7 +175,11 @@ def register(app: Flask) -> None:
     background.add_job(
         app,
         background.Job(
-            "mail", "MAIL_SEND_SECONDS", lambda _state: _send_mail(), description="send e-mail"
+            "mail",
+            "MAIL_SEND_SECONDS",
+            lambda _state: mail.deliver_pending(),
+            description="send e-mail",
+            waiting=mail.pending_count,
         ),
     )
     background.add_job(
@@ -181,10 +189,6 @@ def register(app: Flask) -> None:
             "SEARCH_DRAIN_SECONDS",
             lambda _state: search.drain(timeout=0) if search.pending() else 0,
             description="apply queued search-index updates",
+            waiting=search.pending,
         ),
     )
-
-
-def _send_mail() -> int:
-    report = mail.deliver_pending()
-    return report.sent + report.failed

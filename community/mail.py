@@ -30,6 +30,12 @@ class DeliveryReport:
     failed: int = 0
     gave_up: int = 0
 
+    def __int__(self) -> int:  # what the background runner counts
+        return self.sent + self.failed
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, failed {self.failed} (gave up on {self.gave_up})"
+
 
 def _message(row: EmailOutbox) -> EmailMessage:
     cfg = current_app.config

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from community.cli import run_worker
 from community.models import utcnow
 
 from . import outbox, services, worker
@@ -78,24 +76,11 @@ def pull_command():
 @crm.command("worker")
 @click.option("--until-empty", is_flag=True, help="Stop once nothing is pending.")
 def worker_command(until_empty):
-    """Deliver the outbox until stopped (Ctrl-C / SIGTERM finish the current batch)."""
-    app = current_app._get_current_object()
-    stop = threading.Event()
-
-    def finish(*_):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, finish)
-    signal.signal(signal.SIGINT, finish)
-
-    def report(result):
-        if result.handled:
-            click.echo(
-                f"delivered {result.delivered}, retrying {result.retried}, dead {result.dead}"
-            )
-
+    """Deliver the outbox and pull from the CRMs until stopped (Ctrl-C / SIGTERM
+    finish the current batch); the same as `flask worker --job crm-delivery --job
+    crm-pull [--until-idle]`."""
     click.echo(f"CRM worker delivering to: {', '.join(outbox.enabled()) or 'nothing'}")
-    worker.run(app, stop, until_empty=until_empty, on_pass=report)
+    run_worker(current_app._get_current_object(), worker.JOBS, until_idle=until_empty)
 
 
 def register(app: Flask) -> None:

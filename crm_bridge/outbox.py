@@ -134,6 +134,12 @@ class Pass:
     def handled(self) -> int:
         return self.delivered + self.retried + self.dead
 
+    def __int__(self) -> int:  # what the background runner counts
+        return self.handled
+
+    def __str__(self) -> str:
+        return f"delivered {self.delivered}, retrying {self.retried}, dead {self.dead}"
+
 
 class Deliverer:
     """Delivers due outbox rows for the configured connectors. One per worker."""

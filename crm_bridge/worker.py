@@ -1,67 +1,22 @@
 """CRM delivery as background jobs (community/background.py): `crm-delivery` runs
 in every runner and shares the rows out (SKIP LOCKED on PostgreSQL, a lease on
 SQLite); `crm-pull` fetches attributes and case statuses every CRM_PULL_SECONDS.
-`flask --app wsgi crm worker` runs the same delivery alone, with a report per pass."""
+`flask --app wsgi crm worker` runs these two alone, with a report per pass."""
 
 from __future__ import annotations
-
-import logging
-import threading
-import time
 
 from flask import Flask
 
 from community import background
-from community.extensions import db
 
 from . import outbox, services
 
-log = logging.getLogger(__name__)
+JOBS = {"crm-delivery", "crm-pull"}
 
 
-def run(
-    app: Flask,
-    stop: threading.Event | None = None,
-    *,
-    until_empty: bool = False,
-    on_pass=None,
-) -> None:
-    """Deliver until stopped (or, with until_empty, until nothing is pending)."""
-    stop = stop or threading.Event()
-    deliverer = outbox.Deliverer()
-    last_pull = 0.0
-    with app.app_context():
-        poll = float(app.config["CRM_POLL_SECONDS"])
-        pull_every = float(app.config["CRM_PULL_SECONDS"])
-        try:
-            while not stop.is_set():
-                try:
-                    result = deliverer.deliver_due()
-                    if pull_every > 0 and time.monotonic() - last_pull >= pull_every:
-                        last_pull = time.monotonic()
-                        services.pull(deliverer)
-                except Exception:  # the loop outlives one bad pass (database restart...)
-                    db.session.rollback()
-                    log.exception("CRM delivery pass failed")
-                    result = outbox.Pass()
-                finally:
-                    db.session.remove()
-                if on_pass is not None:
-                    on_pass(result)
-                if result.handled:
-                    continue  # more may be due right away
-                if until_empty and outbox.pending_count() == 0:
-                    db.session.remove()
-                    return
-                stop.wait(poll)
-        finally:
-            deliverer.close()
-            db.session.remove()
-
-
-def _deliver(state: dict) -> int:
+def _deliver(state: dict) -> outbox.Pass:
     deliverer = state.setdefault("deliverer", outbox.Deliverer())
-    return deliverer.deliver_due().handled
+    return deliverer.deliver_due()
 
 
 def _pull(_state: dict) -> int:
@@ -80,7 +35,7 @@ def add_jobs(app: Flask) -> None:
         app,
         background.Job(
             "crm-delivery", "CRM_POLL_SECONDS", _deliver, shared=True, close=_close,
-            description="deliver the CRM outbox",
+            description="deliver the CRM outbox", waiting=outbox.pending_count,
         ),
     )  # fmt: skip
     background.add_job(

@@ -105,3 +105,15 @@ def test_without_smtp_mail_is_written_to_the_instance_folder(app, make_member, r
     assert "To: Fiona File <" in written
     with app.app_context():
         assert db.session.get(Member, member.id) is not None
+
+
+def test_a_worker_until_idle_sends_what_waits_then_stops(app, make_member, runner, tmp_path):
+    member = make_member("Ida Idle")
+    _queue(app, member, subject="First", body="One")
+    _queue(app, member, subject="Second", body="Two")
+    result = runner.invoke(args=["worker", "--job", "mail", "--until-idle"])
+    assert result.exit_code == 0, result.output
+    assert "mail: sent 2, failed 0 (gave up on 0)" in result.output
+    assert len(list((tmp_path / "instance" / "mail").glob("outbox-*.eml"))) == 2
+    with app.app_context():
+        assert mail.pending_count() == 0
