@@ -77,6 +77,19 @@ def test_a_visitor_is_served_the_cached_page_without_token_or_cookie(app, make_t
         assert response.headers["Content-Security-Policy"]  # headers are kept too
 
 
+def test_every_visitor_page_of_the_bench_is_served_from_the_cache(app, make_thread, make_reply):
+    """A question with answers: its per-member actions (accept, kudos, flag) must
+    not make a token, or a visitor's copy could never be stored."""
+    thread = make_thread(title="Where are my invoices?")
+    make_reply(thread, body="Under Billing.")
+    for path in ("/", "/threads", f"/t/{thread.id}", "/ideas/", "/search?q=invoices"):
+        app.test_client().get(path)
+        again = app.test_client().get(path)
+        assert again.headers["X-Parley-Cache"] == "hit", path
+        # At most the anonymous viewer cookie that counts thread views; never a session.
+        assert all(c.startswith("parley_viewer=") for c in again.headers.getlist("Set-Cookie"))
+
+
 def test_a_change_through_the_services_shows_at_once(app, make_thread, make_reply, make_space):
     space = make_space("billing")
     thread = make_thread(space, title="Where are my invoices?")
