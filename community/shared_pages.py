@@ -262,6 +262,8 @@ def shared(view):
             and response.mimetype in ("text/html", "application/json")
             and not response.is_streamed
             and not session.get("_flashes")
+            # A raw token made during the render (a form's hidden_tag) is this member's.
+            and "csrf_token" not in g
         ):
             entry = (
                 response.get_data(as_text=True),

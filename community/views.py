@@ -254,8 +254,9 @@ def thread(thread_id):
     if thread.embed_url:
         return redirect(thread.embed_url)  # a discussion shown on another page (an idea)
     cache.count_view(thread)
-    # A form makes a CSRF token (a session): only for members, who can reply.
-    form = ReplyForm() if current_user.is_authenticated else None
+    # Only members can reply. The form draws the reply box; its token is the page's
+    # personal part (community/shared_pages.py), so the form makes none of its own.
+    form = ReplyForm(meta={"csrf": False}) if current_user.is_authenticated else None
     return _thread_page(thread, form, page=page_arg())
 
 

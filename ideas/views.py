@@ -258,6 +258,7 @@ def _review_args():
 
 
 @bp.get("/review")
+@shared
 def review():
     if not access.can_review_ideas(current_user):
         abort(404)
@@ -274,7 +275,8 @@ def review():
         statuses=STATUS_LABELS,
         importance=IMPORTANCE,
         importance_labels=IMPORTANCE_LABELS,
-        status_form=StatusForm(),
+        # The token is the page's personal part (community/shared_pages.py), not the form's.
+        status_form=StatusForm(meta={"csrf": False}),
         **args,
     )
 

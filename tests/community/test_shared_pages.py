@@ -204,3 +204,21 @@ def test_a_profile_offers_editing_to_its_owner_only(app, make_member):
     assert other.headers["X-Parley-Cache"] == "shared"
     assert "Edit profile" in own.get_data(as_text=True)
     assert "Edit profile" not in other.get_data(as_text=True)
+
+
+def test_a_page_that_made_a_raw_token_is_never_shared(app, make_member):
+    from flask import render_template_string
+
+    from community.forms import ReplyForm
+    from community.shared_pages import shared
+
+    @app.get("/raw-token")
+    @shared
+    def raw_token():
+        return render_template_string("<form>{{ form.hidden_tag() }}</form>", form=ReplyForm())
+
+    one, two = make_member(), make_member()  # (a new member starts a new generation)
+    first, second = (sign_in(app, member).get("/raw-token") for member in (one, two))
+    assert "X-Parley-Cache" not in second.headers
+    tokens = [re.findall(r'value="([^"]{20,})"', p.get_data(as_text=True)) for p in (first, second)]
+    assert tokens[0] and tokens[1] and tokens[0] != tokens[1]

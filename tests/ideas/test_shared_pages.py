@@ -3,6 +3,8 @@ sees their own votes on it, and a hidden idea only its author sees is never shar
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from community.extensions import db
@@ -40,3 +42,18 @@ def test_an_author_with_a_hidden_idea_never_shares_the_list(app, make_idea, make
     page = sign_in(app, reader).get("/ideas/")
     assert "X-Parley-Cache" not in page.headers
     assert "An idea held for review" not in page.get_data(as_text=True)
+
+
+def test_product_managers_share_the_review_page_each_with_their_own_token(
+    app, make_idea, make_member
+):
+    make_idea(title="Audit log export")
+    pam, pat = (make_member(name, roles=["product_manager"]) for name in ("Pam One", "Pat Two"))
+    customer = make_member("Cus Tomer")
+    first, second = (sign_in(app, pm).get("/ideas/review") for pm in (pam, pat))
+    assert second.headers["X-Parley-Cache"] == "shared"
+    assert "Audit log export" in second.get_data(as_text=True)
+    tokens = [re.findall(r'name="csrf_token" value="([^"]+)"', p.get_data(as_text=True))
+              for p in (first, second)]  # fmt: skip
+    assert tokens[0] and tokens[1] and set(tokens[0]).isdisjoint(tokens[1])
+    assert sign_in(app, customer).get("/ideas/review").status_code == 404
