@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect, request, url_for
+from sqlalchemy.orm import joinedload
 
 from .errors import json_error, wants_json
 from .extensions import db
@@ -17,7 +18,8 @@ def load_session_member(user_id: str) -> Member | None:
     member_id, _, epoch = user_id.partition(".")
     if not member_id.isdigit() or not epoch.isdigit():
         return None
-    member = db.session.get(Member, int(member_id))
+    # Roles with the member, in one statement: every signed-in request needs both.
+    member = db.session.get(Member, int(member_id), options=[joinedload(Member.role_rows)])
     if member is None or member.session_epoch != int(epoch):
         return None
     return member
