@@ -1882,29 +1882,21 @@ def queue_email(to: Member | str, subject: str, body: str) -> EmailOutbox:
 
 
 @shared_pages.member_state("kudos")
-def kudos_state(member, post_ids: list[int]) -> set[int]:
-    return kudos_given_among(post_ids, member)
+def kudos_given_query(member, post_ids: list[int]):
+    return select(Kudos.post_id).where(Kudos.member_id == member.id, Kudos.post_id.in_(post_ids))
 
 
 @shared_pages.member_state("following-thread")
-def followed_threads_among(member, thread_ids: list[int]) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(ThreadFollow.thread_id).where(
-                ThreadFollow.member_id == member.id, ThreadFollow.thread_id.in_(thread_ids)
-            )
-        )
+def followed_threads_query(member, thread_ids: list[int]):
+    return select(ThreadFollow.thread_id).where(
+        ThreadFollow.member_id == member.id, ThreadFollow.thread_id.in_(thread_ids)
     )
 
 
 @shared_pages.member_state("following-space")
-def followed_spaces_among(member, space_ids: list[int]) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(SpaceFollow.space_id).where(
-                SpaceFollow.member_id == member.id, SpaceFollow.space_id.in_(space_ids)
-            )
-        )
+def followed_spaces_query(member, space_ids: list[int]):
+    return select(SpaceFollow.space_id).where(
+        SpaceFollow.member_id == member.id, SpaceFollow.space_id.in_(space_ids)
     )
 
 

@@ -52,7 +52,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import literal, or_, select, union_all
+from sqlalchemy import String, cast, literal, or_, select, union_all
 
 from .extensions import db
 from .models import ACTIVE_SPACE_ROLES, SpaceMembership
@@ -71,8 +71,9 @@ _own_hidden: list[Callable] = []
 
 
 def member_state(name: str):
-    """Register a member state for ``viewer_has``: ``fn(member, target_ids) -> set`` of the
-    targets the member has it for, in one query."""
+    """Register a member state for ``viewer_has``: ``fn(member, target_ids)`` returns the
+    query (one column) of the targets the member has it for; a page asks every state
+    it shows in one statement."""
 
     def register(fn):
         _states[name] = fn
@@ -130,7 +131,8 @@ def viewer_has(state: str, target_id: int, yes="", no=""):
     viewer = current_user if has_request_context() else None
     if viewer is None or not viewer.is_authenticated:
         return escape(no)
-    return escape(yes if target_id in _states[state](viewer, [target_id]) else no)
+    held = set(db.session.scalars(_states[state](viewer, [target_id])))
+    return escape(yes if target_id in held else no)
 
 
 def personal(template: str):
@@ -162,7 +164,7 @@ def fill(text: str, parts: list[tuple]) -> str:
     for part in parts:
         if part[0] == "has":
             wanted[part[1]].add(part[2])
-    held = {name: _states[name](member, sorted(ids)) for name, ids in wanted.items()}
+    held = _held(member, wanted)
 
     def choose(index: int) -> str:
         part = parts[index]
@@ -189,6 +191,24 @@ def fill(text: str, parts: list[tuple]) -> str:
         if marker in text:
             text = text.replace(marker, value())
     return text
+
+
+def _held(member, wanted: dict[str, set]) -> dict[str, set]:
+    """Every state the page shows, for its targets, in one statement."""
+    held: dict[str, set] = {name: set() for name in wanted}
+    if not wanted:
+        return held
+    asked = [
+        # Typed, or PostgreSQL cannot tell what a bare parameter in a UNION is.
+        select(
+            cast(literal(name), String).label("state"),
+            *_states[name](member, sorted(ids)).subquery().c,
+        )
+        for name, ids in wanted.items()
+    ]
+    for name, target in db.session.execute(union_all(*asked) if len(asked) > 1 else asked[0]):
+        held[name].add(target)
+    return held
 
 
 def fill_response(response):

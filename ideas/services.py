@@ -308,9 +308,11 @@ def my_votes_among(idea_ids: list[int], member) -> dict[int, Vote]:
 
 
 @shared_pages.member_state("voted")
-def voted_among(member, idea_ids: list[int]) -> set[int]:
+def voted_query(member, idea_ids: list[int]):
     """For the personal parts of shared pages (community/shared_pages.py)."""
-    return set(my_votes_among(idea_ids, member))
+    return _live(
+        select(Vote.idea_id).where(Vote.member_id == member.id, Vote.idea_id.in_(idea_ids))
+    )
 
 
 @shared_pages.own_hidden_content
