@@ -16,13 +16,11 @@ over the default 30 days. No timing is asserted: the figures belong to bench/REA
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -33,11 +31,14 @@ from sqlalchemy import insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # _common, also when a test loads this file by path
+
+import _common as common  # noqa: E402
 
 from advisory.models import Committee  # noqa: E402
 from analytics import services as analytics  # noqa: E402
 from analytics.panels import PANELS  # noqa: E402
-from community import background, services  # noqa: E402
+from community import services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import (  # noqa: E402
@@ -300,20 +301,17 @@ def measure(app, who: dict, rounds: int) -> list[dict]:
             results.append({
                 "name": f"{name} ({'support agent' if role == 'agent' else 'admin'})",
                 "p50_ms": round(statistics.median(timings), 1),
-                "p95_ms": round(timings[max(0, int(len(timings) * 0.95 + 0.5) - 1)], 1),
+                "p95_ms": common.percentile(timings, 0.95),
             })  # fmt: skip
     return results
 
 
 def run(size: dict, rounds: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["PARLEY_INSTANCE"] = folder
+    with common.instance_folder():
         settings = {"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False}
         app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
+            common.migrate()
             started = time.perf_counter()
             who = seed(app, size)
             seeded = time.perf_counter() - started
@@ -322,15 +320,14 @@ def run(size: dict, rounds: int) -> dict:
         results = measure(app, who, rounds)
         load = os.getloadavg()[0]
         with app.app_context():
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+            common.shut_down(app)
     return {"results": results, "seeded": seeded, "snapshot": snapshot, "size": size, "load": load}
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| panel API (viewer) | p50 ms | p95 ms |", "| --- | ---: | ---: |"]
-    lines += [f"| {r['name']} | {r['p50_ms']} | {r['p95_ms']} |" for r in results]
-    return "\n".join(lines)
+    return common.markdown_table(
+        results, [("panel API (viewer)", "name"), ("p50 ms", "p50_ms"), ("p95 ms", "p95_ms")]
+    )
 
 
 def describe(size: dict) -> str:
@@ -341,10 +338,7 @@ def describe(size: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
-    args = parser.parse_args(argv)
+    args = common.bench_parser(__doc__).parse_args(argv)
     result = run(SMOKE if args.smoke else FULL, rounds=3 if args.smoke else 40)
     print(f"analytics on {describe(result['size'])}: seeded in {result['seeded']:.0f} s, "
           f"one engagement snapshot in {result['snapshot']:.1f} s")  # fmt: skip
@@ -357,11 +351,9 @@ def main(argv=None) -> int:
 
 
 def record(result: dict) -> None:
-    readme = ROOT / "bench" / "README.md"
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    start, end = "<!-- analytics-bench -->", "<!-- /analytics-bench -->"
-    section = (
-        f"{start}\n## Analytics: {describe(result['size'])}\n\n"
+    common.record_section(
+        "analytics-bench",
+        f"## Analytics: {describe(result['size'])}\n\n"
         f"`.venv/bin/python bench/analytics_bench.py --write` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}, SQLite (WAL), Flask test client (app level, one process, "
         f"40 requests per row after a warm-up), the default 30-day period, no segment. Data "
@@ -369,14 +361,8 @@ def record(result: dict) -> None:
         f"one `flask analytics snapshot` took {result['snapshot']:.1f} s. Load average while "
         f"measuring: {result['load']:.1f} (the machine is shared; on a busy one every figure "
         f"is inflated alike).\n\n"
-        f"{table(result['results'])}\n\nTarget (issue #9): every panel's API p95 under 200 ms.\n"
-        f"{end}"
+        f"{table(result['results'])}\n\nTarget (issue #9): every panel's API p95 under 200 ms.",
     )
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    readme.write_text(text)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ asserted on timings: machines are shared and noisy.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,8 +24,11 @@ from sqlalchemy import event, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # _common, also when a test loads this file by path
 
-from community import background, services  # noqa: E402
+import _common as common  # noqa: E402
+
+from community import services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Post, utcnow  # noqa: E402
@@ -144,23 +145,19 @@ def statements_added(app) -> int:
 
 
 def run(members: int, events: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["PARLEY_INSTANCE"] = folder
+    with common.instance_folder():
         app = create_app({
             "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "CRM": "builtin",
             "BACKGROUND_IN_PROCESS": False, "CRM_BATCH_SIZE": 2000,
             "PASSWORD_HASH_MEMORY_KIB": 8192, "PASSWORD_HASH_TIME_COST": 1,
         })  # fmt: skip
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
+            common.migrate()
         seed(app, members, events)
         elapsed, delivered, recorded = drain(app)
         with app.app_context():
             added = statements_added(app)
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+            common.shut_down(app)
     return {
         "events": events,
         "members": members,
@@ -183,10 +180,7 @@ def report(figures: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
-    args = parser.parse_args(argv)
+    args = common.bench_parser(__doc__).parse_args(argv)
     figures = run(members=50, events=500) if args.smoke else run(members=2_000, events=20_000)
     print(report(figures))
     ok = figures["delivered"] == figures["events"] and figures["added_statements"] <= 1
@@ -201,11 +195,9 @@ def main(argv=None) -> int:
 
 
 def record(figures: dict) -> None:
-    readme = ROOT / "bench" / "README.md"
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    start, end = "<!-- crm-bench -->", "<!-- /crm-bench -->"
-    section = (
-        f"{start}\n## CRM outbox: 20,000 events into the built-in connector\n\n"
+    common.record_section(
+        "crm-bench",
+        f"## CRM outbox: 20,000 events into the built-in connector\n\n"
         f"`.venv/bin/python bench/crm_bench.py --write` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}, SQLite (WAL), one worker (the delivery passes of "
         f"`flask crm worker`, 2,000 rows claimed per pass, `PARLEY_CRM_BATCH_SIZE=2000`). "
@@ -215,13 +207,8 @@ def record(figures: dict) -> None:
         f"batch_size deliveries (the Salesforce connector declares 200, its composite limit)."
         f"\n\n{report(figures)}\n\n"
         f"Targets: at least 2,000 events/s; at most one statement added to the causing "
-        f"transaction.\n{end}"
+        f"transaction.",
     )
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    readme.write_text(text)
 
 
 if __name__ == "__main__":

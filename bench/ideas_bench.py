@@ -12,25 +12,23 @@ bench/README.md. No timing is asserted anywhere: machines are shared and noisy.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import statistics
 import sys
-import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # _common, also when a test loads this file by path
 
-from community import background, services  # noqa: E402
-from community.app import create_app  # noqa: E402
+import _common as common  # noqa: E402
+
+from community import services  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Thread, utcnow  # noqa: E402
 from ideas.models import Idea, Vote, trending_weight  # noqa: E402
@@ -134,82 +132,40 @@ def seed(app, ideas: int, votes: int, members: int) -> dict:
 
 
 def measure(app, who: dict, rounds: int) -> list[dict]:
-    engine = db.engine
-    statements = {"n": 0}
-    measuring = threading.get_ident()
-
-    def count(*_args, **_kwargs):
-        # Only the request's own statements, not a background thread's (view counts...).
-        if threading.get_ident() == measuring:
-            statements["n"] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    clients = {}
-    for role in ("customer", "product"):
-        client = app.test_client()
-        response = client.post("/login", data={"email": who[role], "password": "bench password 1"})
-        assert response.status_code == 302, f"{role} could not sign in"
-        clients[role] = client
-    results = []
-    for name, path, role in PAGES:
-        path = path.format(idea=who["idea"])
-        client = clients[role]
-        client.get(path)  # warm caches and the template
-        timings, queries = [], []
-        for _ in range(rounds):
-            statements["n"] = 0
-            start = time.perf_counter()
-            response = client.get(path)
-            timings.append((time.perf_counter() - start) * 1000)
-            queries.append(statements["n"])
-            assert response.status_code == 200, f"{path} answered {response.status_code}"
-        timings.sort()
-        results.append(
-            {
-                "name": name,
-                "path": path,
-                "p50_ms": round(statistics.median(timings), 1),
-                "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
-                "queries": max(queries),
-            }
-        )
-    event.remove(engine, "before_cursor_execute", count)
+    with common.counting_statements(db.engine) as statements:
+        clients = {}
+        for role in ("customer", "product"):
+            client = app.test_client()
+            response = client.post(
+                "/login", data={"email": who[role], "password": "bench password 1"}
+            )
+            assert response.status_code == 302, f"{role} could not sign in"
+            clients[role] = client
+        results = []
+        for name, path, role in PAGES:
+            path = path.format(idea=who["idea"])
+            timed = common.time_page(clients[role], path, rounds, statements)
+            results.append({"name": name, "path": path, **timed})
     return results
 
 
 def run(ideas: int, votes: int, members: int, rounds: int) -> tuple[list[dict], float]:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["PARLEY_INSTANCE"] = folder
-        settings = {
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "BACKGROUND_IN_PROCESS": False,
-        }
-        app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            started = time.perf_counter()
-            who = seed(app, ideas, votes, members)
-            seeded = time.perf_counter() - started
-            results = measure(app, who, rounds)
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+    with common.migrated_app(common.APP_SETTINGS) as (app, _folder):
+        started = time.perf_counter()
+        who = seed(app, ideas, votes, members)
+        seeded = time.perf_counter() - started
+        results = measure(app, who, rounds)
     return results, seeded
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| page | p50 ms | p95 ms | SQL statements |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {r['name']} | {r['p50_ms']} | {r['p95_ms']} | {r['queries']} |" for r in results]
-    return "\n".join(lines)
+    columns = [("page", "name"), ("p50 ms", "p50_ms"), ("p95 ms", "p95_ms"),
+               ("SQL statements", "queries")]  # fmt: skip
+    return common.markdown_table(results, columns)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
-    args = parser.parse_args(argv)
+    args = common.bench_parser(__doc__).parse_args(argv)
     if args.smoke:
         small, _ = run(ideas=100, votes=500, members=40, rounds=3)
         large, _ = run(ideas=300, votes=6_000, members=150, rounds=3)
@@ -217,11 +173,7 @@ def main(argv=None) -> int:
         small, _ = run(ideas=100, votes=1_000, members=200, rounds=10)
         large, seeded = run(ideas=5_000, votes=200_000, members=10_000, rounds=60)
     print(table(large))
-    grew = [
-        f"{a['name']}: {a['queries']} -> {b['queries']}"
-        for a, b in zip(small, large, strict=True)
-        if b["queries"] > a["queries"]
-    ]
+    grew = common.grown_statements(small, large)
     if grew:
         print("SQL statements per page grew with the data:", "; ".join(grew))
         return 1
@@ -232,23 +184,16 @@ def main(argv=None) -> int:
 
 
 def record(results: list[dict], seeded: float) -> None:
-    readme = ROOT / "bench" / "README.md"
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    start, end = "<!-- ideas-bench -->", "<!-- /ideas-bench -->"
-    section = (
-        f"{start}\n## Ideas: 5,000 ideas, 200,000 votes, 10,000 members\n\n"
+    common.record_section(
+        "ideas-bench",
+        f"## Ideas: 5,000 ideas, 200,000 votes, 10,000 members\n\n"
         f"`.venv/bin/python bench/ideas_bench.py --write` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}, SQLite (WAL), Flask test client (app level, one "
         f"process, 60 requests per page after a warm-up). Seeding took {seeded:.0f} s.\n\n"
         f"{table(results)}\n\nTarget: p95 under 60 ms for the top and trending lists and "
         f"the review page; SQL statements per page constant (checked against a 50-idea "
-        f"board in the same run).\n{end}"
+        f"board in the same run).",
     )
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    readme.write_text(text)
 
 
 if __name__ == "__main__":

@@ -55,9 +55,10 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+import _common as common  # noqa: E402
 from search_bench import DOMAIN, Corpus  # noqa: E402
 
-from community import background, search, services  # noqa: E402
+from community import search, services  # noqa: E402
 from community.app import create_app  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Member, Post, Tag, Thread, thread_tag, utcnow  # noqa: E402
@@ -767,9 +768,7 @@ def run(args) -> int:
              "SECRET_KEY": SECRET, "SEARCH_SYNC_UPDATES": False}
         )  # fmt: skip
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
+            common.migrate()
             started = time.perf_counter()
             who = seed(app, size)
             seeded = round(time.perf_counter() - started, 1)
@@ -780,8 +779,7 @@ def run(args) -> int:
             ) as bar:
                 search.reindex(progress=bar.update, procs=search.default_procs())
             reindexed = round(time.perf_counter() - started, 1)
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+            common.shut_down(app)
         env = app_environment(instance, database)
         (folder / "ceiling").mkdir()
         ceiling = Gunicorn("ceiling:app", env | {"BENCH_CEILING_DIR": str(folder / "ceiling")},

@@ -14,13 +14,9 @@ recorded in bench/README.md. No timing is asserted anywhere.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import statistics
 import sys
-import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,9 +26,11 @@ from sqlalchemy import event, insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # _common, also when a test loads this file by path
 
-from community import background, events, services  # noqa: E402
-from community.app import create_app  # noqa: E402
+import _common as common  # noqa: E402
+
+from community import events, services  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Kudos, Member, Post, utcnow  # noqa: E402
 from reputation import services as reputation  # noqa: E402
@@ -156,74 +154,33 @@ def award_statements(app) -> int:
 
 
 def measure(app, who: dict, rounds: int) -> list[dict]:
-    engine = db.engine
-    statements = {"n": 0}
-    measuring = threading.get_ident()
-
-    def count(*_args, **_kwargs):
-        # Only the request's own statements: the app's background threads (the CRM
-        # outbox worker, the view counter) share the engine.
-        if threading.get_ident() == measuring:
-            statements["n"] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    client = app.test_client()
-    results = []
-    pages = [(name, path, 60) for name, path in PAGES]
-    pages += [(name, path, 0) for name, path in UNCACHED]
-    for name, path, cache_seconds in pages:
-        app.config["REPUTATION_BOARD_CACHE_SECONDS"] = cache_seconds
-        path = path.format(member=who["member"])
-        client.get(path)  # warm caches and the template
-        timings, queries = [], []
-        for _ in range(rounds):
-            statements["n"] = 0
-            start = time.perf_counter()
-            response = client.get(path)
-            timings.append((time.perf_counter() - start) * 1000)
-            queries.append(statements["n"])
-            assert response.status_code == 200, f"{path} answered {response.status_code}"
-        timings.sort()
-        results.append(
-            {
-                "name": name,
-                "path": path,
-                "p50_ms": round(statistics.median(timings), 1),
-                "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
-                "queries": max(queries),
-            }
-        )
-    event.remove(engine, "before_cursor_execute", count)
+    with common.counting_statements(db.engine) as statements:
+        client = app.test_client()
+        results = []
+        pages = [(name, path, 60) for name, path in PAGES]
+        pages += [(name, path, 0) for name, path in UNCACHED]
+        for name, path, cache_seconds in pages:
+            app.config["REPUTATION_BOARD_CACHE_SECONDS"] = cache_seconds
+            path = path.format(member=who["member"])
+            timed = common.time_page(client, path, rounds, statements)
+            results.append({"name": name, "path": path, **timed})
     return results
 
 
 def run(members: int, rows: int, rounds: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["PARLEY_INSTANCE"] = folder
-        settings = {
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "BACKGROUND_IN_PROCESS": False,
-        }
-        app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            started = time.perf_counter()
-            who = seed(app, members, rows)
-            seeded = time.perf_counter() - started
-            started = time.perf_counter()
-            drifts = reputation.recompute()
-            rebuilt = time.perf_counter() - started
-            started = time.perf_counter()
-            again = reputation.recompute()
-            checked = time.perf_counter() - started
-            assert not again, "recompute left drift behind"
-            results = measure(app, who, rounds)
-            statements = award_statements(app)
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+    with common.migrated_app(common.APP_SETTINGS) as (app, _folder):
+        started = time.perf_counter()
+        who = seed(app, members, rows)
+        seeded = time.perf_counter() - started
+        started = time.perf_counter()
+        drifts = reputation.recompute()
+        rebuilt = time.perf_counter() - started
+        started = time.perf_counter()
+        again = reputation.recompute()
+        checked = time.perf_counter() - started
+        assert not again, "recompute left drift behind"
+        results = measure(app, who, rounds)
+        statements = award_statements(app)
     return {
         "results": results, "seeded": seeded, "rebuilt": rebuilt, "fixed": len(drifts),
         "checked": checked, "award_statements": statements, "members": members, "rows": rows,
@@ -231,9 +188,9 @@ def run(members: int, rows: int, rounds: int) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| request | p50 ms | p95 ms | SQL statements |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {r['name']} | {r['p50_ms']} | {r['p95_ms']} | {r['queries']} |" for r in results]
-    return "\n".join(lines)
+    columns = [("request", "name"), ("p50 ms", "p50_ms"), ("p95 ms", "p95_ms"),
+               ("SQL statements", "queries")]  # fmt: skip
+    return common.markdown_table(results, columns)
 
 
 def summary(run_: dict) -> str:
@@ -246,10 +203,7 @@ def summary(run_: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
-    args = parser.parse_args(argv)
+    args = common.bench_parser(__doc__).parse_args(argv)
     if args.smoke:
         small = run(members=300, rows=3_000, rounds=3)
         large = run(members=1_500, rows=20_000, rounds=3)
@@ -258,11 +212,7 @@ def main(argv=None) -> int:
         large = run(members=100_000, rows=1_000_000, rounds=100)
     print(summary(large))
     print(table(large["results"]))
-    grew = [
-        f"{a['name']}: {a['queries']} -> {b['queries']}"
-        for a, b in zip(small["results"], large["results"], strict=True)
-        if b["queries"] > a["queries"]
-    ]
+    grew = common.grown_statements(small["results"], large["results"])
     if grew or large["award_statements"] > 2:
         print("SQL statements grew with the data:", "; ".join(grew) or "award")
         return 1
@@ -273,11 +223,9 @@ def main(argv=None) -> int:
 
 
 def record(run_: dict) -> None:
-    readme = ROOT / "bench" / "README.md"
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    start, end = "<!-- reputation-bench -->", "<!-- /reputation-bench -->"
-    section = (
-        f"{start}\n## Reputation: 1,000,000 ledger rows, 100,000 members\n\n"
+    common.record_section(
+        "reputation-bench",
+        f"## Reputation: 1,000,000 ledger rows, 100,000 members\n\n"
         f"`.venv/bin/python bench/reputation_bench.py --write` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}, SQLite (WAL), Flask test client (app level, one "
         f"process, 100 requests per row after a warm-up). A year of awards (4 % of them "
@@ -288,13 +236,8 @@ def record(run_: dict) -> None:
         f"are kept for 60 s per process (`REPUTATION_BOARD_CACHE_SECONDS`): the *uncached* "
         f"rows show what computing one costs.\n\nTargets: recompute under 30 s, leaderboard "
         f"p95 under 50 ms, at most two statements per award; SQL statements per request "
-        f"constant (checked against a 10,000-row ledger in the same run).\n{end}"
+        f"constant (checked against a 10,000-row ledger in the same run).",
     )
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    readme.write_text(text)
 
 
 if __name__ == "__main__":

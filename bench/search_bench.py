@@ -16,13 +16,11 @@ bench/README.md. No timing is asserted anywhere: machines are shared and noisy.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -33,9 +31,11 @@ from sqlalchemy import insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # _common, also when a test loads this file by path
 
-from community import background, search, services  # noqa: E402
-from community.app import create_app  # noqa: E402
+import _common as common  # noqa: E402
+
+from community import search, services  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import (  # noqa: E402
     Member,
@@ -252,11 +252,6 @@ def seed(app, threads: int, posts: int, members: int) -> dict:
         return {"customer": customer.email, "space": spaces[0], "author": admin, "corpus": corpus}
 
 
-def percentile(timings: list[float], share: float) -> float:
-    ordered = sorted(timings)
-    return round(ordered[max(0, int(len(ordered) * share + 0.5) - 1)], 1)
-
-
 def timed(client, urls: list[str]) -> dict:
     for url in urls[:5]:  # warm the searcher, filters and templates
         client.get(url)
@@ -266,8 +261,8 @@ def timed(client, urls: list[str]) -> dict:
         response = client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
-    return {"p50_ms": round(statistics.median(timings), 1), "p95_ms": percentile(timings, 0.95),
-            "requests": len(timings)}  # fmt: skip
+    return {"p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": common.percentile(timings, 0.95), "requests": len(timings)}  # fmt: skip
 
 
 def measure(app, who: dict, rounds: int) -> list[dict]:
@@ -315,50 +310,35 @@ def measure(app, who: dict, rounds: int) -> list[dict]:
         assert search.query(None, "zyxwvut").total == len(timings)
     results.append(
         {"name": "new thread, indexed before the request ends", "requests": len(timings),
-         "p50_ms": round(statistics.median(timings), 1), "p95_ms": percentile(timings, 0.95)}
+         "p50_ms": round(statistics.median(timings), 1), "p95_ms": common.percentile(timings, 0.95)}
     )  # fmt: skip
     return results
 
 
 def run(threads: int, posts: int, members: int, rounds: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["PARLEY_INSTANCE"] = folder
-        settings = {
-            "RATELIMIT_ENABLED": False,
-            "WTF_CSRF_ENABLED": False,
-            "BACKGROUND_IN_PROCESS": False,
-        }
-        app = create_app({**settings, "PASSWORD_HASH_MEMORY_KIB": 8192})
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            started = time.perf_counter()
-            who = seed(app, threads, posts, members)
-            seeded = time.perf_counter() - started
-            total = search.total_documents()
-            started = time.perf_counter()
-            with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-                documents = search.reindex(progress=bar.update, procs=search.default_procs())
-            reindexed = time.perf_counter() - started
-            size = sum(f.stat().st_size for f in Path(folder, "search-index").iterdir())
-            results = measure(app, who, rounds)
-            background.stop_all(app)  # no thread outlives the bench's database
-            db.engine.dispose()
+    with common.migrated_app(common.APP_SETTINGS) as (app, folder):
+        started = time.perf_counter()
+        who = seed(app, threads, posts, members)
+        seeded = time.perf_counter() - started
+        total = search.total_documents()
+        started = time.perf_counter()
+        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+            documents = search.reindex(progress=bar.update, procs=search.default_procs())
+        reindexed = time.perf_counter() - started
+        size = sum(f.stat().st_size for f in Path(folder, "search-index").iterdir())
+        results = measure(app, who, rounds)
     return {"seeded": seeded, "reindexed": reindexed, "documents": documents,
             "index_mb": size / 2**20, "results": results}  # fmt: skip
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| request | p50 ms | p95 ms | requests |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {r['name']} | {r['p50_ms']} | {r['p95_ms']} | {r['requests']} |" for r in results]
-    return "\n".join(lines)
+    columns = [("request", "name"), ("p50 ms", "p50_ms"), ("p95 ms", "p95_ms"),
+               ("requests", "requests")]  # fmt: skip
+    return common.markdown_table(results, columns)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny data, a few seconds")
-    parser.add_argument("--write", action="store_true", help="record figures in bench/README.md")
+    parser = common.bench_parser(__doc__)
     parser.add_argument("--threads", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=200, help="requests per measured case")
@@ -378,12 +358,10 @@ def main(argv=None) -> int:
 
 
 def record(args, figures: dict) -> None:
-    readme = ROOT / "bench" / "README.md"
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    start, end = "<!-- search-bench -->", "<!-- /search-bench -->"
     command = "`.venv/bin/python bench/search_bench.py --write`"
-    section = (
-        f"{start}\n## Search: {args.posts:,} posts in {args.threads:,} threads\n\n"
+    common.record_section(
+        "search-bench",
+        f"## Search: {args.posts:,} posts in {args.threads:,} threads\n\n"
         f"{command} on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, SQLite (WAL), "
         f"Whoosh-Reloaded, Flask test client (app level, one process, {args.rounds} requests "
         f"per row after a warm-up). The posts are generated text on 250 topics over a "
@@ -397,13 +375,8 @@ def record(args, figures: dict) -> None:
         f"({figures['index_mb']:.0f} MB on disk).\n\n"
         f"{table(figures['results'])}\n\n"
         f"Targets: search p95 under 50 ms, similar-question suggestions p95 under 80 ms, a full "
-        f"reindex under 120 s.\n{end}"
+        f"reindex under 120 s.",
     )
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    readme.write_text(text)
 
 
 if __name__ == "__main__":
