@@ -28,7 +28,11 @@ README = BENCH / "README.md"
 
 # A bench's app: no rate limit or CSRF in the way of the test client, no scheduled
 # upkeep competing with what is measured, and a password hash that seeds quickly.
+# These benches time what a render costs, so no page, shared-page or fragment cache
+# answers for it: otherwise the statements counted would depend on what an earlier
+# request left warm (the load bench measures the caches, behind gunicorn).
 APP_SETTINGS = {
+    "PAGE_CACHE_ENABLED": False,
     "RATELIMIT_ENABLED": False,
     "WTF_CSRF_ENABLED": False,
     "BACKGROUND_IN_PROCESS": False,
@@ -115,6 +119,10 @@ def time_page(client, path: str, rounds: int, statements: dict) -> dict:
     client.get(path)  # warm caches and the template
     timings, queries = [], []
     for _ in range(rounds):
+        # The bench holds one app context, which the test client's requests reuse: an
+        # empty session for each, as a served request has, or rows the last request
+        # left in the identity map would spare statements at random.
+        db.session.remove()
         statements["n"] = 0
         start = time.perf_counter()
         response = client.get(path)
