@@ -636,9 +636,13 @@ def measure_ceiling(ceiling: str, n: int, response, page: Page, args, folder: Pa
         )
     )
     script = 'wrk.method = "POST"\n' if page.method == "POST" else ""
-    figures = run_wrk(f"{ceiling}/{n}", seconds=args.duration, connections=args.connections,
-                      headers={}, script=script, folder=folder, name=f"c{n}")  # fmt: skip
-    return figures["rps"]
+    # The best of two runs: the ceiling is what the framework does at its best, and a
+    # single run on a shared machine can land in a busy second and flatter the ratio.
+    return max(
+        run_wrk(f"{ceiling}/{n}", seconds=args.duration, connections=args.connections,
+                headers={}, script=script, folder=folder, name=f"c{n}-{attempt}")["rps"]
+        for attempt in (1, 2)
+    )  # fmt: skip
 
 
 # ---- the report ---------------------------------------------------------------------------

@@ -1882,28 +1882,28 @@ def queue_email(to: Member | str, subject: str, body: str) -> EmailOutbox:
 
 
 @shared_pages.member_state("kudos")
-def kudos_given_query(member, post_ids: list[int]):
-    return select(Kudos.post_id).where(Kudos.member_id == member.id, Kudos.post_id.in_(post_ids))
+def kudos_given_query(member_id, post_ids):
+    return select(Kudos.post_id).where(Kudos.member_id == member_id, Kudos.post_id.in_(post_ids))
 
 
 @shared_pages.member_state("following-thread")
-def followed_threads_query(member, thread_ids: list[int]):
+def followed_threads_query(member_id, thread_ids):
     return select(ThreadFollow.thread_id).where(
-        ThreadFollow.member_id == member.id, ThreadFollow.thread_id.in_(thread_ids)
+        ThreadFollow.member_id == member_id, ThreadFollow.thread_id.in_(thread_ids)
     )
 
 
 @shared_pages.member_state("following-space")
-def followed_spaces_query(member, space_ids: list[int]):
+def followed_spaces_query(member_id, space_ids):
     return select(SpaceFollow.space_id).where(
-        SpaceFollow.member_id == member.id, SpaceFollow.space_id.in_(space_ids)
+        SpaceFollow.member_id == member_id, SpaceFollow.space_id.in_(space_ids)
     )
 
 
 @shared_pages.own_hidden_content
-def has_hidden_threads_or_posts(member):
+def has_hidden_threads_or_posts(member_id):
     """Hidden or held threads and posts show to their author (and moderators) only."""
     return or_(
-        exists().where(Thread.author_id == member.id, Thread.is_hidden == true()),
-        exists().where(Post.author_id == member.id, Post.is_hidden == true()),
+        exists().where(Thread.author_id == member_id, Thread.is_hidden == true()),
+        exists().where(Post.author_id == member_id, Post.is_hidden == true()),
     )

@@ -37,7 +37,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 
 from flask import (
     Flask,
@@ -52,7 +52,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import String, cast, literal, or_, select, union_all
+from sqlalchemy import String, bindparam, cast, literal, or_, select, union_all
 
 from .extensions import db
 from .models import ACTIVE_SPACE_ROLES, SpaceMembership
@@ -71,9 +71,9 @@ _own_hidden: list[Callable] = []
 
 
 def member_state(name: str):
-    """Register a member state for ``viewer_has``: ``fn(member, target_ids)`` returns the
-    query (one column) of the targets the member has it for; a page asks every state
-    it shows in one statement."""
+    """Register a member state for ``viewer_has``: ``fn(member_id, target_ids)`` returns
+    the query (one column) of the targets the member has it for; both arguments are
+    bound parameters, so a page asks every state it shows in one prepared statement."""
 
     def register(fn):
         _states[name] = fn
@@ -83,8 +83,9 @@ def member_state(name: str):
 
 
 def own_hidden_content(fn):
-    """Register ``fn(member) -> SQL condition``, true when the member has content of
-    their own that others do not see (hidden or held for approval)."""
+    """Register ``fn(member_id) -> SQL condition`` (member_id: a bound parameter), true
+    when the member has content of their own that others do not see (hidden or held
+    for approval)."""
     _own_hidden.append(fn)
     return fn
 
@@ -131,7 +132,7 @@ def viewer_has(state: str, target_id: int, yes="", no=""):
     viewer = current_user if has_request_context() else None
     if viewer is None or not viewer.is_authenticated:
         return escape(no)
-    held = set(db.session.scalars(_states[state](viewer, [target_id])))
+    held = _held(viewer, {state: {target_id}})[state]
     return escape(yes if target_id in held else no)
 
 
@@ -193,20 +194,35 @@ def fill(text: str, parts: list[tuple]) -> str:
     return text
 
 
+_state_queries: dict[tuple[str, ...], object] = {}
+
+
+def _state_query(names: tuple[str, ...]):
+    """The statement asking these states, built once: SQLAlchemy caches its compiled
+    form, and building a union for every request costs more than running it."""
+    query = _state_queries.get(names)
+    if query is None:
+        member_id = bindparam("member_id")
+        asked = [
+            # Typed, or PostgreSQL cannot tell what a bare parameter in a UNION is.
+            select(
+                cast(literal(name), String).label("state"),
+                *_states[name](member_id, bindparam(f"ids_{n}", expanding=True)).subquery().c,
+            )
+            for n, name in enumerate(names)
+        ]
+        query = _state_queries[names] = union_all(*asked) if len(asked) > 1 else asked[0]
+    return query
+
+
 def _held(member, wanted: dict[str, set]) -> dict[str, set]:
     """Every state the page shows, for its targets, in one statement."""
     held: dict[str, set] = {name: set() for name in wanted}
     if not wanted:
         return held
-    asked = [
-        # Typed, or PostgreSQL cannot tell what a bare parameter in a UNION is.
-        select(
-            cast(literal(name), String).label("state"),
-            *_states[name](member, sorted(ids)).subquery().c,
-        )
-        for name, ids in wanted.items()
-    ]
-    for name, target in db.session.execute(union_all(*asked) if len(asked) > 1 else asked[0]):
+    names = tuple(sorted(wanted))
+    params = {f"ids_{n}": sorted(wanted[name]) for n, name in enumerate(names)}
+    for name, target in db.session.execute(_state_query(names), {"member_id": member.id, **params}):
         held[name].add(target)
     return held
 
@@ -226,21 +242,27 @@ def fill_response(response):
 # ---- sharing a page within its audience ------------------------------------------
 
 
+@cache
+def _audience_query():
+    """The member's spaces, and -1 when they have hidden content of their own: one
+    statement, built once (see _state_query)."""
+    member_id = bindparam("member_id")
+    joined = select(SpaceMembership.space_id).where(
+        SpaceMembership.member_id == member_id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
+    )
+    own_hidden = [condition(member_id) for condition in _own_hidden]
+    if not own_hidden:
+        return joined
+    return union_all(joined, select(literal(-1)).where(or_(*own_hidden)))
+
+
 def audience(member) -> str | None:
     """Who sees this page alike, as a key; None when the member's view is theirs alone."""
     if not member.is_authenticated or member.is_admin or member.is_suspended:
         return None
     if session.get("_flashes"):
         return None
-    joined = select(SpaceMembership.space_id).where(
-        SpaceMembership.member_id == member.id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
-    )
-    own_hidden = [condition(member) for condition in _own_hidden]
-    query = joined
-    if own_hidden:
-        # One statement: the spaces, and -1 when the member has hidden content.
-        query = union_all(joined, select(literal(-1)).where(or_(*own_hidden)))
-    spaces = sorted(db.session.scalars(query))
+    spaces = sorted(db.session.scalars(_audience_query(), {"member_id": member.id}))
     if spaces and spaces[0] == -1:
         return None
     described = f"{sorted(member.roles)}|{member.trust_level}|{spaces}"

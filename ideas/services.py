@@ -308,17 +308,17 @@ def my_votes_among(idea_ids: list[int], member) -> dict[int, Vote]:
 
 
 @shared_pages.member_state("voted")
-def voted_query(member, idea_ids: list[int]):
+def voted_query(member_id, idea_ids):
     """For the personal parts of shared pages (community/shared_pages.py)."""
     return _live(
-        select(Vote.idea_id).where(Vote.member_id == member.id, Vote.idea_id.in_(idea_ids))
+        select(Vote.idea_id).where(Vote.member_id == member_id, Vote.idea_id.in_(idea_ids))
     )
 
 
 @shared_pages.own_hidden_content
-def has_hidden_ideas(member):
+def has_hidden_ideas(member_id):
     """Hidden or held ideas show to their author (and moderators) only."""
-    return exists().where(Idea.author_id == member.id, Idea.hidden_at.is_not(None))
+    return exists().where(Idea.author_id == member_id, Idea.hidden_at.is_not(None))
 
 
 def _voter_ids(idea: Idea) -> set[int]:
