@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import sys
+import traceback
 import weakref
 from pathlib import Path
 
@@ -121,11 +122,42 @@ event.listen(Pool, "checkout", lambda conn, record, _proxy: _checked_out.update(
 event.listen(Pool, "checkin", lambda _conn, record: _checked_out.pop(id(record), None))
 
 
+# Where each pooled DB-API connection was made (test and stack), until it is closed:
+# a psycopg connection collected while still open names its maker on stderr
+# ("LEAKED:"), since the warning itself only says when it was collected.
+_made_in: dict[int, str] = {}
+_current_test = ["(outside a test)"]
+
+
+def _note_made(dbapi_connection, _record) -> None:
+    stack = "".join(traceback.format_stack(limit=14)[:-1])
+    _made_in[id(dbapi_connection)] = f"{_current_test[0]}\n{stack}"
+
+
+event.listen(Pool, "connect", _note_made)
+event.listen(
+    Pool, "close", lambda dbapi_connection, _record: _made_in.pop(id(dbapi_connection), None)
+)
+if POSTGRES_URL:
+    import psycopg
+
+    _psycopg_del = psycopg.Connection.__del__
+
+    def _del_naming_the_maker(self, *args, **kwargs):
+        made = _made_in.pop(id(self), None)
+        if made is not None and not self.closed:
+            print(f"\nLEAKED: a database connection made in {made}", file=sys.stderr)
+        _psycopg_del(self, *args, **kwargs)
+
+    psycopg.Connection.__del__ = _del_naming_the_maker
+
+
 @pytest.fixture(autouse=True)
 def _no_connection_left_open(request):
     """A connection left open by a test (checked out, or pooled by an app nobody
     disposed) would be collected later, in another test, as psycopg's "deleted while
     still open" warning. Close them when the test ends; name a test that leaked one."""
+    _current_test[0] = request.node.nodeid
     yield
     for key, conn in list(_checked_out.items()):
         print(f"\nLEFT OPEN: a database connection of {request.node.nodeid}", file=sys.stderr)
