@@ -325,6 +325,23 @@ def test_processes_share_pages_generation_and_views_through_redis(
     assert thread_views(first, thread.id) == 2
 
 
+def test_processes_share_members_pages_through_redis(
+    app, tmp_path, redis_url, make_thread, make_member, cache_app
+):
+    """A page kept for an audience by one process serves a member of it in another,
+    with that member's own parts (pickled through Redis and back)."""
+    thread = make_thread(title="Where are my invoices?")
+    ann, bob = make_member("Ann Alpha"), make_member("Bob Beta")
+    first = cache_app(app, tmp_path / "one", REDIS_URL=redis_url)
+    second = cache_app(app, tmp_path / "two", REDIS_URL=redis_url)
+    assert "X-Parley-Cache" not in sign_in(first, ann).get(f"/t/{thread.id}").headers
+    page = sign_in(second, bob).get(f"/t/{thread.id}")
+    assert page.headers["X-Parley-Cache"] == "shared"
+    assert "Bob Beta" in page.get_data(as_text=True)
+    assert "Ann Alpha" not in page.get_data(as_text=True)
+    assert "<!--personal:" not in page.get_data(as_text=True)
+
+
 def test_space_counts_kept_for_signed_in_pages_follow_every_change(
     app, make_member, make_space, make_thread, make_reply
 ):
