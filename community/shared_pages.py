@@ -54,6 +54,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import String, bindparam, cast, literal, or_, select, union_all
 
+from .cache import count_view_of
 from .extensions import db
 from .models import ACTIVE_SPACE_ROLES, SpaceMembership
 
@@ -281,7 +282,10 @@ def shared(view):
         who = audience(current_user)
         if who is None:
             return view(*args, **kwargs)
-        key = f"shared:{page_cache.generation.current()}:{who}:{request.host}{request.full_path}"
+        # The scheme too: the JSON API writes absolute links.
+        key = (
+            f"shared:{page_cache.generation.current()}:{who}:{request.host_url}{request.full_path}"
+        )
         try:
             entry = page_cache.backend.get(key)
         except Exception:  # the cache is an optimisation: without it, render
@@ -291,8 +295,6 @@ def shared(view):
             body, mimetype, parts, viewed = entry
             g.personal_parts = list(parts)
             if viewed:
-                from .cache import count_view_of
-
                 count_view_of(viewed)
             response = current_app.response_class(body, mimetype=mimetype)
             response.headers["X-Parley-Cache"] = "shared"
