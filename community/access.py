@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, has_request_context
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, or_, select, true
 
 from .errors import NotAllowed, NotFound
 from .extensions import db
@@ -36,10 +36,15 @@ def visible_space_filter(member):
     public = Space.visibility == "public"
     if member is None:
         return public
-    joined = select(SpaceMembership.space_id).where(
-        SpaceMembership.member_id == member.id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
+    return or_(public, Space.id.in_(joined_space_ids(member.id)))
+
+
+def joined_space_ids(member_id):
+    """A sub-select of the spaces the member belongs to (hosts and members, not alumni);
+    ``member_id`` may be a bound parameter."""
+    return select(SpaceMembership.space_id).where(
+        SpaceMembership.member_id == member_id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
     )
-    return or_(public, Space.id.in_(joined))
 
 
 def visible_space_ids(member):
@@ -154,6 +159,15 @@ def visible_post_filter(member):
     if member is None:
         return Post.is_hidden == false()
     return or_(Post.is_hidden == false(), Post.author_id == member.id)
+
+
+def seen_by_author_only(member_id):
+    """SQL condition: the member has threads or posts that only they (and moderators)
+    see, hidden or held for approval (the author clauses above)."""
+    return or_(
+        exists().where(Thread.author_id == member_id, Thread.is_hidden == true()),
+        exists().where(Post.author_id == member_id, Post.is_hidden == true()),
+    )
 
 
 def can_view_thread(member, thread: Thread | None) -> bool:

@@ -85,6 +85,11 @@ class Job:
         return float(config.get(self.every) or 0)
 
 
+def describe(outcome) -> str:
+    """What a job's pass did, in words: its report, or "did N"."""
+    return f"did {outcome}" if isinstance(outcome, int) else str(outcome)
+
+
 def add_job(app: Flask, job: Job) -> None:
     app.extensions.setdefault("parley_jobs", {})[job.name] = job
 
@@ -204,7 +209,7 @@ class Runner:
                     outcome = job.run(self.state.setdefault(job.name, {})) or 0
                 did = int(outcome)
                 self.last_round[job.name] = outcome
-                result = f"did {did}" if isinstance(outcome, int) else str(outcome)[:200]
+                result = describe(outcome)[:200]
             except Exception as failure:  # one bad pass must not end the runner
                 db.session.rollback()
                 log.exception("background job %s failed", job.name)

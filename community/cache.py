@@ -291,26 +291,9 @@ def remember(name: str, compute):
 
 
 def remember_for(member_id: int, name: str, compute):
-    """A member's own value (their unread count), kept in the page cache's store until
-    the next change of what they may see (a new generation) or until ``forget_for``."""
-    page_cache = current_app.extensions.get("parley_page_cache")
-    if page_cache is None or not page_cache.enabled:
-        return compute()
-    key = f"member:{member_id}:{name}"
-    try:
-        generation = page_cache.generation.current()
-        kept = page_cache.backend.get(key)
-    except Exception:  # the cache is an optimisation: without it, compute
-        log.exception("member cache unavailable")
-        return compute()
-    if kept is not None and kept[0] == generation:
-        return kept[1]
-    value = compute()
-    try:
-        page_cache.backend.set(key, (generation, value), timeout=page_cache.timeout)
-    except Exception:
-        log.exception("member cache unavailable")
-    return value
+    """A member's own value (their unread count), kept like ``remember`` until the
+    next change of what they may see, or until ``forget_for``."""
+    return remember(f"member:{member_id}:{name}", compute)
 
 
 def forget_for(member_id: int, name: str) -> None:
@@ -320,7 +303,8 @@ def forget_for(member_id: int, name: str) -> None:
         return
     if page_cache is not None and page_cache.enabled:
         try:
-            page_cache.backend.delete(f"member:{member_id}:{name}")
+            generation = page_cache.generation.current()
+            page_cache.backend.delete(f"fragment:{generation}:member:{member_id}:{name}")
         except Exception:
             log.exception("member cache unavailable")
 
@@ -499,14 +483,12 @@ def connect_subscribers() -> None:
         if name not in QUIET_EVENTS:
             signal.connect(_content_changed, weak=False)
     # A member's unread count changes with their notifications, which no one else reads.
-    events.notification_created.connect(_unread_changed, weak=False)
-    events.notifications_read.connect(_unread_changed, weak=False)
-
-
-def _unread_changed(sender, **_kwargs) -> None:
-    member_id = getattr(sender, "member_id", None) or getattr(sender, "id", None)
-    if member_id is not None:
-        forget_for(member_id, "unread")
+    events.notification_created.connect(
+        lambda note, **_: forget_for(note.member_id, "unread"), weak=False
+    )
+    events.notifications_read.connect(
+        lambda member, **_: forget_for(member.id, "unread"), weak=False
+    )
 
 
 def _content_changed(_sender, **_kwargs) -> None:

@@ -159,9 +159,7 @@ def run_worker(app: Flask, names: set[str] | None, *, until_idle: bool = False) 
     def report(outcomes: dict) -> None:
         for name, outcome in outcomes.items():
             if int(outcome):
-                click.echo(
-                    f"{name}: " + (f"did {outcome}" if isinstance(outcome, int) else str(outcome))
-                )
+                click.echo(f"{name}: {background.describe(outcome)}")
 
     background.run(app, stop, names, until_idle=until_idle, on_round=report)
 

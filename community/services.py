@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
-from sqlalchemy import and_, delete, exists, false, func, or_, select, true, update
+from sqlalchemy import and_, delete, false, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -951,11 +951,7 @@ def has_given_kudos(post: Post, member) -> bool:
 def kudos_given_among(post_ids: list[int], member) -> set[int]:
     if not post_ids or not getattr(member, "is_authenticated", False):
         return set()
-    return set(
-        db.session.scalars(
-            select(Kudos.post_id).where(Kudos.member_id == member.id, Kudos.post_id.in_(post_ids))
-        )
-    )
+    return set(db.session.scalars(kudos_given_query(member.id, post_ids)))
 
 
 def get_thread(thread_id, viewer) -> Thread:
@@ -1020,9 +1016,10 @@ def _thread_total(viewer, space: Space | None) -> int:
         space_ids = [space.id] if space.id in space_ids else []
     total = sum(counts.get(space_id, (0, 0, None))[0] for space_id in space_ids)
     if getattr(viewer, "is_authenticated", False):
+        # Hidden threads the access policy still shows this viewer: their own.
         total += db.session.scalar(
             select(func.count(Thread.id)).where(
-                Thread.author_id == viewer.id,
+                access.visible_thread_filter(viewer),
                 Thread.is_hidden == true(),
                 Thread.embed_url.is_(None),
                 Thread.space_id.in_(space_ids),
@@ -1900,10 +1897,4 @@ def followed_spaces_query(member_id, space_ids):
     )
 
 
-@shared_pages.own_hidden_content
-def has_hidden_threads_or_posts(member_id):
-    """Hidden or held threads and posts show to their author (and moderators) only."""
-    return or_(
-        exists().where(Thread.author_id == member_id, Thread.is_hidden == true()),
-        exists().where(Post.author_id == member_id, Post.is_hidden == true()),
-    )
+shared_pages.own_hidden_content(access.seen_by_author_only)

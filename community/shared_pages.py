@@ -54,9 +54,9 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import String, bindparam, cast, literal, or_, select, union_all
 
+from . import access
 from .cache import count_view_of
 from .extensions import db
-from .models import ACTIVE_SPACE_ROLES, SpaceMembership
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +248,7 @@ def _audience_query():
     """The member's spaces, and -1 when they have hidden content of their own: one
     statement, built once (see _state_query)."""
     member_id = bindparam("member_id")
-    joined = select(SpaceMembership.space_id).where(
-        SpaceMembership.member_id == member_id, SpaceMembership.role.in_(ACTIVE_SPACE_ROLES)
-    )
+    joined = access.joined_space_ids(member_id)
     own_hidden = [condition(member_id) for condition in _own_hidden]
     if not own_hidden:
         return joined

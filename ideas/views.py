@@ -132,8 +132,6 @@ def _idea_page(idea, reply_form, status: int = 200):
         for m in merged
         if m.thread is not None
     ]
-    shown = [p.id for p in (replies.items if replies else [])]
-    shown += [p.id for _m, posts in merged_comments for p in posts]
     member = current_user.is_authenticated
     vote_form = VoteForm() if member else None
     mine = services.my_vote(idea, current_user)
@@ -152,7 +150,6 @@ def _idea_page(idea, reply_form, status: int = 200):
         form=reply_form,
         replies=replies,
         merged_comments=merged_comments,
-        kudos_given=community.kudos_given_among(shown, current_user),
         following=community.is_following_thread(idea.thread, current_user)
         if idea.thread
         else False,
